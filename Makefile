@@ -1,0 +1,31 @@
+# The two commands in README.md. Each installs what it needs into .venv first (again only
+# when pyproject.toml changes), so both work on a fresh clone.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+$(VENV)/.run-installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.run-installed
+
+.PHONY: demo test lint schema
+demo: $(VENV)/.run-installed
+	$(VENV)/bin/baton demo
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: lint
+	$(VENV)/bin/pytest
+
+# Regenerate the published JSON Schema of mapping files after changing core/mapping/spec.py.
+schema: $(VENV)/.run-installed
+	$(VENV)/bin/baton schema mapping > mappings/schema.json

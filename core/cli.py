@@ -1,0 +1,176 @@
+"""The ``baton`` command line.
+
+Exit codes: 0 success; 2 bad input (invalid mapping, handoff or file), with one clear message
+and no traceback; 1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import sqlalchemy.exc
+import typer
+from rich.console import Console
+
+from core.disposition import disposition_json_schema
+from core.errors import BatonError, StoreUnavailable
+from core.handoff import Handoff, Platform, handoff_json_schema, parse_handoff
+from core.mapping import load_mapping, mapping_json_schema, plan_requests, validate_mappings
+
+app = typer.Typer(
+    help="Baton: hand AI-agent conversations to the human help desk, exactly once.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+mappings_app = typer.Typer(help="Check and preview the mapping files ops teams edit.")
+app.add_typer(mappings_app, name="mappings")
+db_app = typer.Typer(help="The store: SQLite by default, PostgreSQL by BATON_DATABASE_URL.")
+app.add_typer(db_app, name="db")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MappingsDir = Annotated[
+    Path,
+    typer.Option(
+        "--mappings",
+        envvar="BATON_MAPPINGS_DIR",
+        help="Folder with <platform>.yaml, catalogs/ and templates/.",
+        file_okay=False,
+    ),
+]
+
+
+class PlatformChoice(StrEnum):
+    """Platforms the CLI accepts."""
+
+    zendesk = "zendesk"
+    salesforce = "salesforce"
+    hubspot = "hubspot"
+
+
+class SchemaName(StrEnum):
+    """Documents whose JSON Schema Baton publishes."""
+
+    handoff = "handoff"
+    disposition = "disposition"
+    mapping = "mapping"
+
+
+def bad_input_exits_2(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn Baton's own errors into one message on stderr and exit code 2."""
+
+    @wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except BatonError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def read_handoff(path: Path) -> Handoff:
+    """Read and validate a handoff file; a missing or unreadable file is a BatonError."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BatonError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise BatonError(f"{path}: is a folder, not a handoff file") from None
+    try:
+        return parse_handoff(raw)
+    except BatonError as exc:
+        raise BatonError(f"{path}: {exc}") from None
+
+
+@mappings_app.command("validate")
+@bad_input_exits_2
+def validate(mappings: MappingsDir = Path("mappings")) -> None:
+    """Check every mapping file offline: shape, names, templates. Exit 2 on any problem."""
+    found, problems = validate_mappings(mappings)
+    if problems:
+        for problem in problems:
+            err.print(f"{mappings.name}/{problem}", highlight=False, markup=False)
+        err.print(f"[bold red]{len(problems)} problem(s)[/] in {mappings}", highlight=False)
+        raise typer.Exit(2)
+    out.print(f"[green]ok[/] {', '.join(f'{p}.yaml' for p in found)} in {mappings}")
+
+
+@mappings_app.command("preview")
+@bad_input_exits_2
+def preview(
+    handoff_file: Annotated[Path, typer.Argument(metavar="HANDOFF.json")],
+    platform: Annotated[PlatformChoice, typer.Option(help="Which platform to render for.")],
+    mappings: MappingsDir = Path("mappings"),
+) -> None:
+    """Print the exact HTTP requests a handoff would produce (secrets masked). Sends nothing."""
+    handoff = read_handoff(handoff_file)
+    mapping = load_mapping(mappings, _platform(platform))
+    plan = plan_requests(mapping, handoff)
+    document = {
+        "platform": plan.platform,
+        "route": plan.route,
+        "target": plan.target,
+        "requests": [request.as_dict() for request in plan.requests],
+        "warnings": plan.warnings,
+    }
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command("schema")
+def schema(name: Annotated[SchemaName, typer.Argument(help="Which document.")]) -> None:
+    """Print the JSON Schema of a handoff, a disposition or a mapping file."""
+    builders = {
+        SchemaName.handoff: handoff_json_schema,
+        SchemaName.disposition: disposition_json_schema,
+        SchemaName.mapping: mapping_json_schema,
+    }
+    sys.stdout.write(json.dumps(builders[name](), indent=2, ensure_ascii=False) + "\n")
+
+
+@db_app.command("upgrade")
+@bad_input_exits_2
+def db_upgrade() -> None:
+    """Create or upgrade the schema (Alembic migrations) in BATON_DATABASE_URL."""
+    from core.settings import database_url, masked_url
+    from core.store import Store
+
+    url = database_url()
+    store = Store(url)
+    try:
+        store.migrate()
+    except sqlalchemy.exc.OperationalError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+        raise StoreUnavailable(f"cannot reach {masked_url(url)}: {reason}") from None
+    finally:
+        store.close()
+    out.print(f"[green]ok[/] schema is current in {masked_url(url)}", highlight=False)
+
+
+@app.command("demo")
+@bad_input_exits_2
+def demo(
+    examples: Annotated[
+        Path, typer.Option(help="Folder of example handoffs.", file_okay=False)
+    ] = Path("examples/handoffs"),
+    mappings: MappingsDir = Path("mappings"),
+) -> None:
+    """Render every example handoff for every platform and summarise (nothing is sent)."""
+    from core.demo import run_preview_demo
+
+    run_preview_demo(examples, mappings, out)
+
+
+def _platform(choice: PlatformChoice) -> Platform:
+    return choice.value

@@ -1,0 +1,103 @@
+"""``baton demo`` on the embedded default: every example handoff through every mapping.
+
+Nothing is sent: this shows what each platform would receive. (The full loop with the local
+sandboxes, service and worker replaces it as those land.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from core.errors import BatonError
+from core.handoff import PLATFORMS, Handoff, parse_handoff
+from core.mapping import Plan, load_mapping, plan_requests
+
+MASK = re.compile(r"\[(card|ssn|iban|secret)\b")
+
+
+def load_examples(folder: Path) -> list[tuple[str, Handoff]]:
+    """Every ``*.json`` handoff in ``folder``, sorted by name; any invalid file is an error."""
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        raise BatonError(f"{folder}: no example handoffs (*.json) found")
+    loaded = []
+    for file in files:
+        try:
+            loaded.append((file.name, parse_handoff(file.read_bytes())))
+        except BatonError as exc:
+            raise BatonError(f"{file}: {exc}") from None
+    return loaded
+
+
+def _note_size(plan: Plan) -> int:
+    for request in plan.requests:
+        body = request.json
+        note = (
+            body.get("ticket", {}).get("comment", {}).get("html_body")
+            or body.get("CommentBody")
+            or body.get("properties", {}).get("hs_note_body")
+        )
+        if note:
+            return len(note)
+    return 0
+
+
+def _resource(path: str) -> str:
+    """``/services/data/v61.0/sobjects/Case/Field/id`` → ``Case/Field/…``, for a narrow column."""
+    short = re.sub(r"^/(api/v2|services/data/v[0-9.]+/sobjects|crm/v3/objects)/", "", path)
+    parts = short.split("/")
+    return "/".join(parts[:2]) + ("/…" if len(parts) > 2 else "")
+
+
+def _table(platform: str, rows: list[tuple[str, Handoff, Plan]]) -> Table:
+    table = Table(title=f"{platform}: {len(rows)} tickets planned", title_justify="left")
+    for column in ("handoff", "intent", "priority", "routed by", "to", "requests", "note"):
+        table.add_column(column, overflow="fold")
+    for _, handoff, plan in rows:
+        calls = " + ".join(f"{r.method} {_resource(r.path)}" for r in plan.requests)
+        table.add_row(
+            handoff.id,
+            handoff.intent,
+            handoff.priority,
+            plan.route,
+            plan.target,
+            calls,
+            f"{_note_size(plan):,} chars",
+        )
+    return table
+
+
+def run_preview_demo(examples: Path, mappings: Path, console: Console) -> None:
+    """Plan every example for every platform and print a readable summary."""
+    handoffs = load_examples(examples)
+    masks: Counter[str] = Counter()
+    warnings: list[str] = []
+    for platform in PLATFORMS:
+        mapping = load_mapping(mappings, platform)
+        rows = []
+        for name, handoff in handoffs:
+            plan = plan_requests(mapping, handoff)
+            rows.append((name, handoff, plan))
+            text = json.dumps([r.json for r in plan.requests], ensure_ascii=False)
+            masks.update(MASK.findall(text))
+            warnings += [f"{platform} {handoff.id}: {w}" for w in plan.warnings]
+        console.print(_table(platform, rows))
+        console.print()
+    masked = ", ".join(f"{count} {kind}" for kind, count in sorted(masks.items())) or "nothing"
+    console.print(
+        f"[bold]{len(handoffs)} handoffs × {len(PLATFORMS)} platforms = "
+        f"{len(handoffs) * len(PLATFORMS)} ticket plans[/]; nothing was sent."
+    )
+    console.print(f"Masked before leaving Baton (occurrences): {masked}.")
+    for warning in warnings:
+        console.print(f"[yellow]warning[/] {warning}", highlight=False)
+    console.print(
+        "See one in full: [cyan]baton mappings preview --platform zendesk "
+        f"{examples / handoffs[0][0]}[/]"
+    )

@@ -1,0 +1,76 @@
+"""The disposition: one normalized observation of what happened to a ticket.
+
+Dispositions form a history per handoff. The current state is the latest by the platform's
+own timestamp (``occurred_at``), never by arrival order, so a stale webhook that arrives late
+cannot roll a ticket back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from core.handoff import AwareDatetime, HandoffId, Platform
+
+Outcome = Literal["open", "pending", "resolved", "reopened", "transferred", "merged", "deleted"]
+OUTCOMES: tuple[Outcome, ...] = (
+    "open",
+    "pending",
+    "resolved",
+    "reopened",
+    "transferred",
+    "merged",
+    "deleted",
+)
+Source = Literal["webhook", "sync"]
+Name = Annotated[str, StringConstraints(max_length=256)]
+
+
+class Disposition(BaseModel):
+    """One observation of a ticket's state, from a webhook or a sync run."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    handoff_id: HandoffId | None = Field(
+        default=None, description="None until the ticket is linked to its handoff."
+    )
+    platform: Platform
+    ticket_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    ticket_url: Annotated[str, StringConstraints(max_length=2_048)] | None = None
+    outcome: Outcome
+    raw_status: Name | None = None
+    assignee: Name | None = None
+    group: Name | None = Field(default=None, description="Group, queue or pipeline stage owner.")
+    occurred_at: AwareDatetime = Field(description="The platform's own time of this state.")
+    first_response_seconds: Annotated[int, Field(ge=0)] | None = None
+    resolution_seconds: Annotated[int, Field(ge=0)] | None = None
+    reopen_count: Annotated[int, Field(ge=0)] = 0
+    transfer_count: Annotated[int, Field(ge=0)] = 0
+    csat: Annotated[float, Field(ge=0.0, le=1.0, strict=False)] | None = Field(
+        default=None, description="Satisfaction normalized to 0..1."
+    )
+    csat_raw: Name | None = None
+    source: Source
+    event_id: Annotated[str, StringConstraints(max_length=256)] | None = None
+
+
+def latest(history: Iterable[Disposition]) -> Disposition | None:
+    """The current state: the observation with the newest platform timestamp.
+
+    Ties keep the first seen, so a redelivered copy of the same event changes nothing.
+    """
+    current: Disposition | None = None
+    for item in history:
+        if current is None or item.occurred_at > current.occurred_at:
+            current = item
+    return current
+
+
+def disposition_json_schema() -> dict[str, Any]:
+    """The published JSON Schema of a disposition."""
+    schema = Disposition.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://baton.dev/schemas/disposition.json"
+    return schema

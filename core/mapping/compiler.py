@@ -1,0 +1,284 @@
+"""Compile a checked mapping spec against its catalog: names → ids, templates → code.
+
+Every problem is collected (with file, path and line) before anything fails, so ops teams see
+all their mistakes in one run. Templates are also test-rendered against a full sample handoff,
+which turns a typo such as ``handoff.custmer`` into a validation error instead of a failed
+delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from core.catalog import Catalog, CatalogField, suggest
+from core.disposition import Outcome
+from core.errors import ConfigError, Problem
+from core.handoff import Platform
+from core.mapping import facts
+from core.mapping.context import sample_context
+from core.mapping.source import PathPart, SourceFile
+from core.mapping.spec import (
+    HubspotRule,
+    HubspotTarget,
+    MappingSpec,
+    SalesforceRule,
+    When,
+    ZendeskMapping,
+    ZendeskRule,
+)
+from core.mapping.targets import RESOLVERS, Target
+from core.redact import Redactor, default_redactor
+from core.templating import compile_template, has_markup, load_template, make_environment, render
+
+
+@dataclass(frozen=True)
+class Route:
+    """A routing rule with its target resolved."""
+
+    name: str
+    when: When
+    target: Target
+
+
+@dataclass(frozen=True)
+class CompiledField:
+    """A field with its platform key, catalog entry, value template and value map."""
+
+    key: str | int
+    field: CatalogField
+    template: jinja2.Template
+    value_map: Mapping[str, str] | None
+
+
+@dataclass(frozen=True)
+class CompiledMapping:
+    """A mapping ready to render handoffs: every name resolved, every template compiled."""
+
+    platform: Platform
+    spec: MappingSpec
+    catalog: Catalog
+    subject: jinja2.Template
+    description: jinja2.Template | None
+    priority: Mapping[str, str]
+    fields: tuple[CompiledField, ...]
+    tag_templates: tuple[jinja2.Template, ...]
+    tags_field: str | int | None
+    routes: tuple[Route, ...]
+    default: Target
+    backup: Target | None
+    note: jinja2.Template
+    note_limit: facts.SizeLimit
+    statuses: Mapping[str, Outcome] = field(default_factory=dict)
+    redactor: Redactor = field(default_factory=default_redactor)
+
+
+class _Compiler:
+    def __init__(self, source: SourceFile, spec: MappingSpec, catalog: Catalog, templates: Path):
+        self.source = source
+        self.spec = spec
+        self.catalog = catalog
+        self.problems: list[Problem] = []
+        self.text_env = make_environment(templates)
+        self.note_env = make_environment(templates, html=facts.NOTE_IS_HTML[spec.platform])
+        self.sample = sample_context()
+
+    def report(self, path: list[PathPart], message: str) -> None:
+        self.problems.append(self.source.problem(path, message))
+
+    def template(self, path: list[PathPart], text: str) -> jinja2.Template | None:
+        try:
+            compiled = compile_template(self.text_env, text)
+            render(compiled, self.sample)
+        except ConfigError as exc:
+            self.report(path, str(exc))
+            return None
+        return compiled
+
+    def catalog_field(self, path: list[PathPart], name: str) -> CatalogField | None:
+        found = self.catalog.field(name)
+        if found is None:
+            known = [f.name for f in self.catalog.fields]
+            self.report(path, f"unknown field '{name}'{suggest(name, known)}")
+        return found
+
+    def option_value(self, path: list[PathPart], fld: CatalogField, wanted: str) -> str | None:
+        option = fld.option(wanted)
+        if option is None:
+            known = [o.name for o in fld.options]
+            self.report(
+                path, f"'{wanted}' is not an option of '{fld.name}'{suggest(wanted, known)}"
+            )
+            return None
+        return option.value
+
+    def priority(self) -> dict[str, str]:
+        resolved: dict[str, str] = {}
+        platform = self.spec.platform
+        if platform == "zendesk":
+            for key, value in self.spec.priority.items():
+                if value not in facts.ZENDESK_PRIORITIES:
+                    known = list(facts.ZENDESK_PRIORITIES)
+                    self.report(
+                        ["priority", key], f"unknown priority '{value}'{suggest(value, known)}"
+                    )
+                resolved[key] = value
+            return resolved
+        name = (
+            facts.SALESFORCE_PRIORITY_FIELD
+            if platform == "salesforce"
+            else facts.HUBSPOT_PRIORITY_PROPERTY
+        )
+        fld = self.catalog_field(["priority"], name)
+        for key, value in self.spec.priority.items():
+            option = self.option_value(["priority", key], fld, value) if fld else None
+            resolved[key] = option or value
+        return resolved
+
+    def fields(self) -> tuple[CompiledField, ...]:
+        compiled = []
+        for index, spec in enumerate(self.spec.fields):
+            path: list[PathPart] = ["fields", index]
+            fld = self.catalog_field([*path, "field"], spec.field)
+            template = self.template([*path, "value"], spec.value)
+            if fld is None or template is None:
+                continue
+            if fld.type in facts.OPTION_TYPES:
+                for key, value in (spec.map or {}).items():
+                    self.option_value([*path, "map", key], fld, value)
+                if spec.map is None and not has_markup(spec.value):
+                    self.option_value([*path, "value"], fld, spec.value)
+            compiled.append(CompiledField(fld.id, fld, template, spec.map))
+        return tuple(compiled)
+
+    def tags(self) -> tuple[tuple[jinja2.Template, ...], str | int | None]:
+        tags = self.spec.tags
+        templates = []
+        for index, text in enumerate(tags.templated):
+            compiled = self.template(["tags", "templated", index], text)
+            if compiled is not None:
+                templates.append(compiled)
+        uses_tags = bool(tags.static or tags.templated or tags.derived)
+        if self.spec.platform == "zendesk":
+            if tags.field is not None:
+                self.report(["tags", "field"], "Zendesk tags are native; remove tags.field")
+            return tuple(templates), None
+        if tags.field is None:
+            if uses_tags:
+                self.report(
+                    ["tags", "field"],
+                    f"{self.spec.platform} has no native tags: name a text field to hold them",
+                )
+            return tuple(templates), None
+        fld = self.catalog_field(["tags", "field"], tags.field)
+        return tuple(templates), fld.id if fld else None
+
+    def routing(self) -> tuple[tuple[Route, ...], Target, Target | None]:
+        resolve = RESOLVERS[self.spec.platform]
+        routing = self.spec.routing
+        default = resolve(routing.default, ["routing", "default"], self.catalog, self.report)
+        if isinstance(routing.default, HubspotTarget) and routing.default.pipeline is None:
+            self.report(["routing", "default", "pipeline"], "a HubSpot ticket needs a pipeline")
+        backup = (
+            resolve(routing.backup, ["routing", "backup"], self.catalog, self.report)
+            if routing.backup is not None
+            else None
+        )
+        routes = []
+        rules: list[ZendeskRule | SalesforceRule | HubspotRule] = list(routing.rules)
+        for index, rule in enumerate(rules):
+            if isinstance(rule, HubspotRule) and rule.pipeline is None and default.fields:
+                # A HubSpot ticket always needs a pipeline: an owner-only rule keeps the default's.
+                assert isinstance(routing.default, HubspotTarget)
+                inherited = {"pipeline": routing.default.pipeline, "stage": routing.default.stage}
+                rule = rule.model_copy(update=inherited)
+            target = resolve(rule, ["routing", "rules", index], self.catalog, self.report)
+            routes.append(Route(rule.name, rule.when, target))
+        return tuple(routes), default, backup
+
+    def note(self) -> tuple[jinja2.Template | None, facts.SizeLimit]:
+        spec = self.spec.note
+        ceiling = facts.NOTE_LIMITS[self.spec.platform]
+        limit = ceiling
+        if spec.max_chars is not None:
+            if ceiling.unit == "chars" and spec.max_chars > ceiling.amount:
+                self.report(
+                    ["note", "max_chars"],
+                    f"{self.spec.platform} notes hold at most {ceiling.amount} characters",
+                )
+            limit = facts.SizeLimit(min(spec.max_chars, ceiling.amount), ceiling.unit)
+        try:
+            template = load_template(self.note_env, spec.template)
+            render(
+                template,
+                {**self.sample, "turns": self.sample["handoff"]["transcript"], "omitted": 0},
+            )
+        except ConfigError as exc:
+            self.report(["note", "template"], str(exc))
+            return None, limit
+        return template, limit
+
+    def statuses(self) -> dict[str, Outcome]:
+        known = self._known_statuses()
+        resolved: dict[str, Outcome] = {}
+        for status, outcome in self.spec.dispositions.items():
+            if status.casefold() not in {k.casefold() for k in known}:
+                self.report(["dispositions", status], f"unknown status{suggest(status, known)}")
+            resolved[status.casefold()] = outcome
+        return resolved
+
+    def _known_statuses(self) -> list[str]:
+        if self.spec.platform == "zendesk":
+            return list(facts.ZENDESK_STATUSES)
+        if self.spec.platform == "salesforce":
+            status = self.catalog.field(facts.SALESFORCE_STATUS_FIELD)
+            return [o.name for o in status.options] if status else []
+        return [stage.name for p in self.catalog.pipelines for stage in p.stages]
+
+    def compile(self) -> CompiledMapping | None:
+        spec = self.spec
+        if self.catalog.platform != spec.platform:
+            self.report(["platform"], f"the catalog is for {self.catalog.platform}")
+            return None
+        if isinstance(spec, ZendeskMapping) and spec.description is not None:
+            self.report(
+                ["description"], "on Zendesk the internal note is the description; remove this"
+            )
+        self._external_id_field()
+        subject = self.template(["subject"], spec.subject)
+        description = self.template(["description"], spec.description) if spec.description else None
+        priority = self.priority()
+        fields = self.fields()
+        tag_templates, tags_field = self.tags()
+        routes, default, backup = self.routing()
+        note, note_limit = self.note()
+        statuses = self.statuses()
+        if self.problems or subject is None or note is None:
+            return None
+        return CompiledMapping(
+            spec.platform, spec, self.catalog, subject, description, priority, fields,
+            tag_templates, tags_field, routes, default, backup, note, note_limit, statuses,
+        )  # fmt: skip
+
+    def _external_id_field(self) -> None:
+        name: str | None = getattr(self.spec, "external_id_field", None) or getattr(
+            self.spec, "id_property", None
+        )
+        if name is None:
+            return
+        key = "external_id_field" if self.spec.platform == "salesforce" else "id_property"
+        fld = self.catalog_field([key], name)
+        if fld is not None and str(fld.id) != name:
+            self.report([key], f"use the API name '{fld.id}', not the label")
+
+
+def compile_mapping(
+    source: SourceFile, spec: MappingSpec, catalog: Catalog, templates: Path
+) -> tuple[CompiledMapping | None, list[Problem]]:
+    """Resolve names and compile templates; returns the mapping or every problem found."""
+    compiler = _Compiler(source, spec, catalog, templates)
+    compiled = compiler.compile()
+    return compiled, compiler.problems

@@ -1,0 +1,140 @@
+"""Reading a mapping file: YAML → checked spec, with every problem located by path and line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import yaml
+
+from core.errors import Problem
+from core.handoff import PLATFORMS
+from core.mapping.spec import MappingSpec
+
+_SPEC_ADAPTER: pydantic.TypeAdapter[MappingSpec] = pydantic.TypeAdapter(MappingSpec)
+
+PathPart = str | int
+
+
+def format_path(parts: tuple[PathPart, ...] | list[PathPart]) -> str:
+    """``('routing', 'rules', 2, 'group')`` → ``routing.rules[2].group``."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A parsed YAML file and its node tree, for turning paths into line numbers."""
+
+    name: str
+    data: Any
+    root: yaml.Node | None
+
+    def line_of(self, parts: tuple[PathPart, ...] | list[PathPart]) -> int | None:
+        """The 1-based line of the deepest node on ``parts`` that exists."""
+        node = self.root
+        line = node.start_mark.line + 1 if node is not None else None
+        for part in parts:
+            found = _child(node, part)
+            if found is None:
+                break
+            marker, node = found
+            line = marker.start_mark.line + 1
+        return line
+
+    def problem(self, parts: tuple[PathPart, ...] | list[PathPart], message: str) -> Problem:
+        """A problem at ``parts`` in this file."""
+        return Problem(format_path(parts), message, self.name, self.line_of(parts))
+
+
+def _child(node: yaml.Node | None, part: PathPart) -> tuple[yaml.Node, yaml.Node] | None:
+    """The node at ``part`` below ``node``, with the node that marks its line (a key's own)."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                return key, value
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return node.value[part], node.value[part]
+    return None
+
+
+def _duplicate_keys(node: yaml.Node, parts: list[PathPart], source: SourceFile) -> list[Problem]:
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+            if name in seen:
+                line = key.start_mark.line + 1
+                problems.append(
+                    Problem(format_path([*parts, name]), "duplicate key", source.name, line)
+                )
+            seen.add(name)
+            problems += _duplicate_keys(value, [*parts, name], source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _duplicate_keys(item, [*parts, index], source)
+    return problems
+
+
+def read_yaml(path: Path) -> tuple[SourceFile | None, list[Problem]]:
+    """Parse a YAML file; a syntax error or duplicate key is a located problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [Problem("", "file not found", path.name)]
+    except UnicodeDecodeError:
+        return None, [Problem("", "not UTF-8 text", path.name)]
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or "invalid YAML"
+        return None, [Problem("", f"YAML syntax: {reason}", path.name, line)]
+    source = SourceFile(path.name, data, root)
+    return source, _duplicate_keys(root, [], source) if root is not None else []
+
+
+_FRIENDLY = {
+    "extra_forbidden": "unknown key",
+    "missing": "required",
+}
+
+
+def parse_spec(source: SourceFile) -> tuple[MappingSpec | None, list[Problem]]:
+    """Check the file's shape against the mapping spec; every problem with its path."""
+    data = source.data
+    if not isinstance(data, dict):
+        return None, [source.problem([], "a mapping file is a YAML object with `platform`")]
+    platform = data.get("platform")
+    if platform not in PLATFORMS:
+        known = ", ".join(PLATFORMS)
+        return None, [source.problem(["platform"], f"required: one of {known}")]
+    try:
+        return _SPEC_ADAPTER.validate_python(data), []
+    except pydantic.ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False, include_input=False, include_context=False):
+            loc = list(err["loc"])
+            if loc and loc[0] == platform:
+                loc = loc[1:]  # the discriminator's tag, not a key in the file
+            # pydantic adds the union member's type name to the path; it is not in the file
+            loc = [p for p in loc if not (isinstance(p, str) and p.startswith(("list[", "str")))]
+            message = _FRIENDLY.get(err["type"], err["msg"])
+            problems.append(source.problem(loc, message.removeprefix("Value error, ")))
+        return None, sorted(problems, key=lambda p: p.line or 0)
+
+
+def mapping_json_schema() -> dict[str, Any]:
+    """The published JSON Schema of a mapping file."""
+    schema = _SPEC_ADAPTER.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://baton.dev/schemas/mapping.json"
+    schema["title"] = "Baton mapping file"
+    return schema

@@ -1,0 +1,547 @@
+"""The store: handoffs, the delivery outbox, ticket links, the inbox, dispositions, cursors.
+
+One SQLAlchemy engine per :class:`Store`. SQLite (the embedded default) runs in WAL mode with
+foreign keys on and a 30 s busy timeout, and every write transaction starts with
+``BEGIN IMMEDIATE`` so that writers queue up front instead of failing to upgrade a read lock.
+PostgreSQL (scale-out) claims outbox rows with ``SELECT … FOR UPDATE SKIP LOCKED``.
+
+Duplicates are decided by the database's own keys (primary key of ``handoffs``, unique
+``(platform, event_id)`` of ``inbound_events``), never by check-then-insert (RELIABILITY D2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import ColumnElement, and_, create_engine, event, func, or_, select
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.disposition import Disposition, latest
+from core.errors import BatonError, ConfigError, IdempotencyConflict
+from core.handoff import Handoff
+from core.settings import DATABASE_URL_ENV, database_url, masked_url, normalize_database_url
+from core.tables import (
+    Base,
+    DeliveryRow,
+    DispositionRow,
+    HandoffRow,
+    InboundEventRow,
+    QuarantineRow,
+    SyncCursorRow,
+    TicketLinkRow,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_MAX_ERROR_CHARS = 500
+_READONLY_OPTION = "baton_readonly"
+_MIGRATION_LOCK_ID = 0x6261746F6E  # "baton"; serializes concurrent migrate() on PostgreSQL
+
+
+class LeaseLost(BatonError):
+    """The caller no longer holds the lease on a delivery (it expired and was re-claimed, or
+    the delivery was already finished). Its outcome must not be recorded."""
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What :meth:`Store.add_handoff` did: ``created`` a new handoff, or found the same id with
+    the same body (neither flag) or with another body (``conflict``)."""
+
+    created: bool
+    conflict: bool
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """An outbox row leased to one worker, with the redacted handoff JSON to deliver."""
+
+    delivery_id: int
+    handoff_id: str
+    platform: str
+    attempts: int
+    body: str
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """A read-only snapshot of one outbox row (for ``baton deliveries``)."""
+
+    id: int
+    handoff_id: str
+    platform: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class TicketLink:
+    """The ticket (or case) a handoff became."""
+
+    handoff_id: str
+    platform: str
+    ticket_id: str
+    ticket_url: str | None
+    created_at: datetime
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic Config for the bundled migrations; no alembic.ini needed.
+
+    With ``connection``, migrations run inside that connection's transaction.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, busy timeout; SQLAlchemy emits BEGIN (IMMEDIATE for writers)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver no longer emits BEGIN itself
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS:d}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        readonly = connection.get_execution_options().get(_READONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def _aware(value: datetime | None) -> datetime:
+    if value is None:
+        return utcnow()
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetime; pass a tz-aware datetime")
+    return value
+
+
+def _short(error: str) -> str:
+    return error[:_MAX_ERROR_CHARS]
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    due = and_(DeliveryRow.state == "pending", DeliveryRow.next_attempt_at <= now)
+    expired = and_(DeliveryRow.state == "leased", DeliveryRow.lease_expires_at < now)
+    return or_(due, expired)
+
+
+def _release(row: DeliveryRow, state: str, error: str | None = None) -> None:
+    row.state = state
+    row.lease_owner = None
+    row.lease_expires_at = None
+    row.updated_at = utcnow()
+    if error is not None:
+        row.last_error = _short(error)
+
+
+class Store:
+    """Baton's database. Thread-safe: share one per process."""
+
+    def __init__(self, url: str | None = None, **engine_kwargs: Any) -> None:
+        """Open (lazily) the database at ``url`` (default: ``BATON_DATABASE_URL``).
+
+        ``engine_kwargs`` go to :func:`sqlalchemy.create_engine` (e.g. ``connect_args``).
+        """
+        self._url = normalize_database_url(url) if url else database_url()
+        try:
+            parsed = make_url(self._url)
+        except ArgumentError:
+            raise ConfigError(f"{DATABASE_URL_ENV}: not a valid database URL") from None
+        backend = parsed.get_backend_name()
+        if backend == "postgresql":
+            engine_kwargs.setdefault("pool_pre_ping", True)
+        self.engine: Engine = create_engine(parsed, **engine_kwargs)
+        if backend == "sqlite":
+            _configure_sqlite(self.engine)
+        self._writers = sessionmaker(self.engine, expire_on_commit=False)
+        readonly_engine = self.engine.execution_options(**{_READONLY_OPTION: True})
+        self._readers = sessionmaker(readonly_engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Store({masked_url(self._url)!r})"
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest bundled migration. Idempotent."""
+        log.info("migrating %s", masked_url(self._url))
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_ID)))
+            command.upgrade(alembic_config(connection), "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A Session in a write transaction: committed on exit, rolled back on an exception."""
+        with self._writers.begin() as session:
+            yield session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        # On SQLite a plain (deferred) BEGIN, so readers never wait for the writer.
+        with self._readers.begin() as session:
+            yield session
+
+    @contextmanager
+    def _writing(self, session: Session | None) -> Iterator[Session]:
+        if session is not None:
+            yield session
+        else:
+            with self.session() as own:
+                yield own
+
+    # --- handoffs and the outbox -------------------------------------------------------
+
+    def add_handoff(self, handoff: Handoff, platform: str) -> AddResult:
+        """Store a handoff and its pending delivery in one transaction (RELIABILITY O4).
+
+        A repeated id writes nothing: same body → not created; another body → conflict.
+        The primary key decides between concurrent duplicates.
+        """
+        body = handoff.model_dump_json()
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        now = utcnow()
+        try:
+            with self.session() as session:
+                session.add(
+                    HandoffRow(
+                        id=handoff.id,
+                        platform=platform,
+                        body=body,
+                        body_sha256=digest,
+                        status="received",
+                        received_at=now,
+                        updated_at=now,
+                    )
+                )
+                session.flush()  # the handoff first: the delivery's foreign key needs it
+                session.add(DeliveryRow(**_new_delivery(handoff.id, platform, now)))
+        except IntegrityError:
+            existing = self._handoff_digest(handoff.id)
+            if existing is None:
+                raise
+            return AddResult(created=False, conflict=existing != digest)
+        return AddResult(created=True, conflict=False)
+
+    def _handoff_digest(self, handoff_id: str) -> str | None:
+        with self._reading() as session:
+            stmt = select(HandoffRow.body_sha256).where(HandoffRow.id == handoff_id)
+            return session.scalars(stmt).one_or_none()
+
+    def claim_deliveries(
+        self,
+        owner: str,
+        *,
+        limit: int = 10,
+        lease_seconds: float = 60,
+        now: datetime | None = None,
+    ) -> list[ClaimedDelivery]:
+        """Lease up to ``limit`` due deliveries to ``owner``: pending rows whose time has come
+        and leased rows whose lease expired (a crashed worker's). Each claim counts an attempt.
+        """
+        now = _aware(now)
+        expires = now + timedelta(seconds=lease_seconds)
+        stmt = (
+            select(DeliveryRow, HandoffRow.body)
+            .join(HandoffRow, DeliveryRow.handoff_id == HandoffRow.id)
+            .where(_claimable(now))
+            .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+            .limit(limit)
+            # PostgreSQL: concurrent workers skip each other's rows. SQLite renders no
+            # FOR UPDATE; BEGIN IMMEDIATE already makes this transaction the only writer.
+            .with_for_update(skip_locked=True, of=DeliveryRow)
+        )
+        claimed = []
+        with self.session() as session:
+            for row, body in session.execute(stmt):
+                row.state = "leased"
+                row.lease_owner = owner
+                row.lease_expires_at = expires
+                row.attempts += 1
+                row.updated_at = utcnow()
+                claimed.append(
+                    ClaimedDelivery(row.id, row.handoff_id, row.platform, row.attempts, body)
+                )
+        return claimed
+
+    def _leased(self, session: Session, delivery_id: int, owner: str) -> DeliveryRow:
+        stmt = select(DeliveryRow).where(DeliveryRow.id == delivery_id).with_for_update()
+        row = session.scalars(stmt).one_or_none()
+        if row is None or row.state != "leased" or row.lease_owner != owner:
+            raise LeaseLost(f"delivery {delivery_id}: the lease is no longer held by this worker")
+        return row
+
+    def complete_delivery(
+        self, delivery_id: int, owner: str, *, ticket_id: str, ticket_url: str | None
+    ) -> None:
+        """Record the ticket a delivery made: link, delivery and handoff in one transaction.
+
+        Raises :class:`LeaseLost` if ``owner`` no longer holds the lease, and
+        :class:`IdempotencyConflict` if the handoff or the ticket is already linked elsewhere.
+        """
+        with self.session() as session:
+            row = self._leased(session, delivery_id, owner)
+            _link(session, row, ticket_id, ticket_url)
+            _release(row, "delivered")
+            _set_handoff_status(session, row.handoff_id, "delivered")
+
+    def retry_delivery_later(
+        self, delivery_id: int, owner: str, *, error: str, at: datetime
+    ) -> None:
+        """Give the lease back and make the delivery due again at ``at``.
+
+        ``error`` is a short code and message without secrets; it is cut to 500 characters.
+        """
+        at = _aware(at)
+        with self.session() as session:
+            row = self._leased(session, delivery_id, owner)
+            _release(row, "pending", error)
+            row.next_attempt_at = at
+
+    def dead_letter(self, delivery_id: int, owner: str, *, error: str) -> None:
+        """Give up on a delivery: state ``dead``, its handoff ``failed``."""
+        with self.session() as session:
+            row = self._leased(session, delivery_id, owner)
+            _release(row, "dead", error)
+            _set_handoff_status(session, row.handoff_id, "failed")
+
+    def requeue(self, delivery_id: int) -> bool:
+        """Put a dead delivery back in the queue, due now, with its attempts reset.
+
+        Returns False (and changes nothing) when the delivery does not exist or is not dead.
+        """
+        with self.session() as session:
+            row = session.get(DeliveryRow, delivery_id, with_for_update=True)
+            if row is None or row.state != "dead":
+                return False
+            _release(row, "pending")
+            row.attempts = 0
+            row.next_attempt_at = utcnow()
+            _set_handoff_status(session, row.handoff_id, "received")
+            return True
+
+    def list_deliveries(self, state: str | None = None) -> list[DeliveryView]:
+        """Every delivery (or those in ``state``), oldest first."""
+        stmt = select(DeliveryRow).order_by(DeliveryRow.id)
+        if state is not None:
+            stmt = stmt.where(DeliveryRow.state == state)
+        with self._reading() as session:
+            return [_delivery_view(row) for row in session.scalars(stmt)]
+
+    # --- ticket links -------------------------------------------------------------------
+
+    def ticket_link(self, handoff_id: str) -> TicketLink | None:
+        """The ticket a handoff became, if it has been delivered."""
+        with self._reading() as session:
+            row = session.get(TicketLinkRow, handoff_id)
+            if row is None:
+                return None
+            return TicketLink(
+                row.handoff_id, row.platform, row.ticket_id, row.ticket_url, row.created_at
+            )
+
+    def handoff_for_ticket(self, platform: str, ticket_id: str) -> str | None:
+        """The handoff id a platform's ticket was made for, if Baton made it."""
+        stmt = select(TicketLinkRow.handoff_id).where(
+            TicketLinkRow.platform == platform, TicketLinkRow.ticket_id == ticket_id
+        )
+        with self._reading() as session:
+            return session.scalars(stmt).one_or_none()
+
+    # --- inbound ------------------------------------------------------------------------
+
+    def record_inbound_event(self, platform: str, event_id: str, body: bytes) -> bool:
+        """Put a verified webhook event in the inbox, in its own transaction.
+
+        True when new; False when ``(platform, event_id)`` was already there. The unique
+        constraint decides, so concurrent deliveries of one event store one row (D2).
+        """
+        try:
+            with self.session() as session:
+                session.add(
+                    InboundEventRow(
+                        platform=platform,
+                        event_id=event_id,
+                        received_at=utcnow(),
+                        body=body,
+                        state="received",
+                    )
+                )
+        except IntegrityError:
+            if not self._has_inbound_event(platform, event_id):
+                raise
+            return False
+        return True
+
+    def _has_inbound_event(self, platform: str, event_id: str) -> bool:
+        stmt = select(InboundEventRow.id).where(
+            InboundEventRow.platform == platform, InboundEventRow.event_id == event_id
+        )
+        with self._reading() as session:
+            return session.scalars(stmt).first() is not None
+
+    def quarantine(self, platform: str, reason: str, body: bytes) -> None:
+        """Keep a signed but unreadable payload as received (RELIABILITY A7).
+
+        ``reason`` must not contain payload text; it is cut to 500 characters.
+        """
+        with self.session() as session:
+            session.add(
+                QuarantineRow(
+                    platform=platform, received_at=utcnow(), reason=_short(reason), body=body
+                )
+            )
+
+    # --- dispositions -------------------------------------------------------------------
+
+    def add_disposition(self, d: Disposition, *, session: Session | None = None) -> None:
+        """Append one observation to the history. Pass ``session`` to commit it together with
+        other work (a sync job's cursor, S2); otherwise it commits on its own."""
+        with self._writing(session) as s:
+            s.add(
+                DispositionRow(
+                    handoff_id=d.handoff_id,
+                    platform=d.platform,
+                    ticket_id=d.ticket_id,
+                    outcome=d.outcome,
+                    occurred_at=d.occurred_at,
+                    source=d.source,
+                    event_id=d.event_id,
+                    data=d.model_dump_json(),
+                    recorded_at=utcnow(),
+                )
+            )
+
+    def dispositions(self, handoff_id: str) -> list[Disposition]:
+        """A handoff's history, ordered by the platform's timestamp (then arrival)."""
+        stmt = (
+            select(DispositionRow.data)
+            .where(DispositionRow.handoff_id == handoff_id)
+            .order_by(DispositionRow.occurred_at, DispositionRow.id)
+        )
+        with self._reading() as session:
+            return [Disposition.model_validate_json(data) for data in session.scalars(stmt)]
+
+    def current_disposition(self, handoff_id: str) -> Disposition | None:
+        """The newest observation by the platform's own timestamp, never by arrival (D4)."""
+        return latest(self.dispositions(handoff_id))
+
+    # --- sync cursors -------------------------------------------------------------------
+
+    def get_cursor(self, session: Session, name: str) -> str | None:
+        """A sync job's cursor, read in the caller's session."""
+        row = session.get(SyncCursorRow, name)
+        return None if row is None else row.cursor
+
+    def set_cursor(self, session: Session, name: str, value: str) -> None:
+        """Move a sync job's cursor in the caller's session, so it commits with the data it
+        covers or not at all (RELIABILITY S2)."""
+        row = session.get(SyncCursorRow, name)
+        if row is None:
+            session.add(SyncCursorRow(name=name, cursor=value, updated_at=utcnow()))
+        else:
+            row.cursor = value
+            row.updated_at = utcnow()
+
+    # --- diagnostics --------------------------------------------------------------------
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows per table, e.g. to prove that a rejected request stored nothing."""
+        with self._reading() as session:
+            return {
+                table.name: session.scalar(select(func.count()).select_from(table)) or 0
+                for table in Base.metadata.sorted_tables
+            }
+
+
+def _new_delivery(handoff_id: str, platform: str, now: datetime) -> dict[str, Any]:
+    return {
+        "handoff_id": handoff_id,
+        "platform": platform,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _link(session: Session, row: DeliveryRow, ticket_id: str, ticket_url: str | None) -> None:
+    handoff_id, platform = row.handoff_id, row.platform  # a failed flush expires `row`
+    existing = session.get(TicketLinkRow, handoff_id)
+    if existing is not None:
+        if (existing.platform, existing.ticket_id) != (platform, ticket_id):
+            raise IdempotencyConflict(
+                f"handoff {handoff_id} is already linked to another ticket", platform=platform
+            )
+        return
+    session.add(
+        TicketLinkRow(
+            handoff_id=handoff_id,
+            platform=platform,
+            ticket_id=ticket_id,
+            ticket_url=ticket_url,
+            created_at=utcnow(),
+        )
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        raise IdempotencyConflict(
+            f"ticket {ticket_id} is already linked to another handoff", platform=platform
+        ) from None
+
+
+def _set_handoff_status(session: Session, handoff_id: str, status: str) -> None:
+    handoff = session.get_one(HandoffRow, handoff_id)
+    handoff.status = status
+    handoff.updated_at = utcnow()
+
+
+def _delivery_view(row: DeliveryRow) -> DeliveryView:
+    return DeliveryView(
+        id=row.id,
+        handoff_id=row.handoff_id,
+        platform=row.platform,
+        state=row.state,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        lease_owner=row.lease_owner,
+        lease_expires_at=row.lease_expires_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

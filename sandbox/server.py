@@ -1,0 +1,157 @@
+"""Serve a sandbox (any ASGI app) on a local port in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from sandbox.zendesk import ZendeskState, create_app
+
+_START_TIMEOUT = 10.0
+
+
+class RunningServer:
+    """A uvicorn server running in a daemon thread; stop it with ``stop()`` or ``with``."""
+
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread, host: str, port: int):
+        self._server = server
+        self._thread = thread
+        self.host = host
+        self.port = port
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` (no trailing slash)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def netloc(self) -> str:
+        """``host:port``."""
+        return f"{self.host}:{self.port}"
+
+    def abort_connection(self, client: tuple[str, int] | None) -> bool:
+        """Abort the TCP connection of ``client`` without a response; False if not found."""
+        state = getattr(self._server, "server_state", None)
+        if client is None or state is None:
+            return False
+        for connection in list(state.connections):
+            if tuple(getattr(connection, "client", None) or ()) == tuple(client):
+                connection.transport.abort()
+                return True
+        return False
+
+    def stop(self) -> None:
+        """Ask the server to exit and wait for its thread."""
+        self._server.should_exit = True
+        self._thread.join(timeout=_START_TIMEOUT)
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+ServedApp = RunningServer
+
+
+def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    """Start ``app`` on ``host:port`` (0 picks a free port) and return once it accepts requests."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, host=host, port=bound_port, log_level="warning", lifespan="off", http="h11"
+    )
+    server = uvicorn.Server(config)
+
+    def run() -> None:
+        asyncio.run(server.serve(sockets=[sock]))
+
+    thread = threading.Thread(target=run, name=f"sandbox-{bound_port}", daemon=True)
+    running = RunningServer(server, thread, host, bound_port)
+    state = getattr(app, "state", None)
+    if state is not None:
+        state.abort_connection = running.abort_connection
+    thread.start()
+    deadline = time.monotonic() + _START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError(f"sandbox server on {host}:{bound_port} did not start")
+        time.sleep(0.005)
+    return running
+
+
+class ZendeskSandbox:
+    """A ``ZendeskState`` served over HTTP: ``start()``/``stop()`` or use as a context manager."""
+
+    def __init__(self, state: ZendeskState, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.state = state
+        self.app = create_app(state)
+        self._host = host
+        self._port = port
+        self._running: RunningServer | None = None
+
+    def start(self) -> ZendeskSandbox:
+        """Serve the app and start webhook delivery."""
+        if self._running is None:
+            self._running = serve_in_thread(self.app, self._host, self._port)
+            self.state.webhooks.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and stop webhook delivery."""
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
+        self.state.webhooks.stop()
+
+    @property
+    def running(self) -> RunningServer:
+        """The running server; raises if not started."""
+        if self._running is None:
+            raise RuntimeError("ZendeskSandbox is not started")
+        return self._running
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return self.running.base_url
+
+    @property
+    def netloc(self) -> str:
+        """``127.0.0.1:PORT`` (the value for ``ZENPY_FORCE_NETLOC``)."""
+        return self.running.netloc
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """``email``, ``token`` and ``subdomain`` as zenpy takes them."""
+        return {
+            "email": self.state.email,
+            "token": self.state.token,
+            "subdomain": self.state.subdomain,
+        }
+
+    def __enter__(self) -> ZendeskSandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
