@@ -56,19 +56,27 @@ def _resource(path: str) -> str:
 
 
 def _table(platform: str, rows: list[tuple[str, Handoff, Plan]]) -> Table:
-    table = Table(title=f"{platform}: {len(rows)} tickets planned", title_justify="left")
-    for column in ("handoff", "intent", "priority", "routed by", "to", "requests", "note"):
-        table.add_column(column, overflow="fold")
-    for _, handoff, plan in rows:
-        calls = " + ".join(f"{r.method} {_resource(r.path)}" for r in plan.requests)
+    calls = " + ".join(f"{r.method} {_resource(r.path)}" for r in rows[0][2].requests)
+    table = Table(
+        title=f"{platform}: {len(rows)} tickets planned, each {calls}",
+        title_justify="left",
+        caption=f"note: the internal note's size; {platform}'s limit applies",
+        caption_justify="left",
+    )
+    table.add_column("#", no_wrap=True)
+    table.add_column("intent", no_wrap=True)
+    table.add_column("priority", no_wrap=True)
+    table.add_column("routed by rule")
+    table.add_column("to")
+    table.add_column("note", justify="right", no_wrap=True)
+    for name, handoff, plan in rows:
         table.add_row(
-            handoff.id,
+            name.split("-")[0],
             handoff.intent,
             handoff.priority,
             plan.route,
             plan.target,
-            calls,
-            f"{_note_size(plan):,} chars",
+            f"{_note_size(plan):,}",
         )
     return table
 
@@ -94,7 +102,7 @@ def run_preview_demo(examples: Path, mappings: Path, console: Console) -> None:
         f"[bold]{len(handoffs)} handoffs × {len(PLATFORMS)} platforms = "
         f"{len(handoffs) * len(PLATFORMS)} ticket plans[/]; nothing was sent."
     )
-    console.print(f"Masked before leaving Baton (occurrences): {masked}.")
+    console.print(f"Masked before leaving Baton, across all plans: {masked}.")
     for warning in warnings:
         console.print(f"[yellow]warning[/] {warning}", highlight=False)
     console.print(
