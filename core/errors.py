@@ -10,6 +10,7 @@
     └── PlatformError               a help-desk platform refused or failed a call
         ├── RetryableError          try again later (429, 5xx, timeouts); carries retry_after
         └── FatalError              retrying the same call cannot succeed (other 4xx)
+            ├── AccessDenied        401/403: credentials or permissions; pause the connection
             └── IdempotencyConflict the idempotency key matched something else; never a success
 
 Messages say what was wrong and where. They never carry a secret or transcript text: callers
@@ -121,6 +122,14 @@ class RetryableError(PlatformError):
 
 class FatalError(PlatformError):
     """Retrying the same request cannot succeed; the delivery is dead-lettered."""
+
+
+class AccessDenied(FatalError):
+    """The platform rejected Baton's credentials or permissions (401/403).
+
+    A configuration problem, not a property of one handoff: the worker pauses deliveries to
+    that platform instead of dead-lettering them.
+    """
 
 
 class IdempotencyConflict(FatalError):

@@ -1,0 +1,93 @@
+"""The Connector interface every platform implements, and the registry.
+
+A new platform is one module here that subclasses :class:`Connector` and decorates it with
+:func:`register`; the contract suite in ``tests/contract`` then runs against it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import ClassVar, TypeVar
+
+from core.catalog import Catalog
+from core.errors import ConfigError
+from core.handoff import Handoff, Platform
+from core.mapping import CompiledMapping
+from core.ports import ChangePage, TicketRef, WebhookEvent
+
+
+class Connector(ABC):
+    """One help-desk platform, through its own SDK.
+
+    Implements the ports in :mod:`core.ports` (TicketCreator, ChangeFeed, WebhookSource) plus
+    catalog refresh. Settings come from ``BATON_<PLATFORM>_*`` environment variables.
+    """
+
+    platform: ClassVar[Platform]
+
+    @classmethod
+    @abstractmethod
+    def from_env(cls, mapping: CompiledMapping, env: Mapping[str, str]) -> Connector:
+        """Build the connector from environment settings; ConfigError names a missing one."""
+
+    @abstractmethod
+    def create_ticket(self, handoff: Handoff, *, first_attempt: bool = True) -> TicketRef:
+        """Create the ticket for ``handoff`` exactly once, whatever happened before.
+
+        ``first_attempt=False``: an earlier attempt may have reached the platform; find its
+        ticket before creating one.
+        """
+
+    @abstractmethod
+    def refresh_catalog(self) -> Catalog:
+        """Read fields, groups/queues, users/owners (and pipelines) from the live platform."""
+
+    @abstractmethod
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, *, url: str, now: datetime
+    ) -> None:
+        """Raise VerificationError unless the webhook is authentic (see core.ports)."""
+
+    @abstractmethod
+    def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
+        """The events in a verified webhook body."""
+
+    @abstractmethod
+    def changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
+        """Incremental changes after ``cursor`` (or ``since`` on the first run)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release connections."""
+
+
+BUILT_IN = ("connectors.zendesk",)
+_REGISTRY: dict[str, type[Connector]] = {}
+C = TypeVar("C", bound=type[Connector])
+
+
+def register(cls: C) -> C:
+    """Class decorator: make a connector available under its platform name."""
+    _REGISTRY[cls.platform] = cls
+    return cls
+
+
+def registered() -> dict[str, type[Connector]]:
+    """Every registered connector by platform (importing the built-in ones first)."""
+    for module in BUILT_IN:
+        importlib.import_module(module)  # each registers itself
+    return dict(_REGISTRY)
+
+
+def connector_for(
+    platform: Platform, mapping: CompiledMapping, env: Mapping[str, str] | None = None
+) -> Connector:
+    """The configured connector for ``platform``."""
+    known = registered()
+    if platform not in known:
+        raise ConfigError(f"no connector for '{platform}' yet; available: {', '.join(known)}")
+    return known[platform].from_env(mapping, os.environ if env is None else env)
+

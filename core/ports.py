@@ -1,0 +1,92 @@
+"""What core needs from a platform, as protocols.
+
+``core`` imports no platform SDK: the delivery worker, the inbox processor and the sync runner
+talk to platforms only through these protocols, which the connectors in ``connectors/``
+implement. Everything a connector raises is from :mod:`core.errors`:
+``RetryableError`` (429, 5xx, connection errors, timeouts; carries ``retry_after``),
+``AccessDenied`` (401/403: pause the connection), ``IdempotencyConflict``, ``FatalError``
+(any other refusal), ``VerificationError`` / ``PayloadError`` for inbound webhooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from core.disposition import Disposition
+from core.handoff import Handoff, Platform
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    """The platform's ticket for a handoff."""
+
+    platform: Platform
+    ticket_id: str
+    url: str | None
+    created: bool = True
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One event inside a verified webhook body (a HubSpot body holds several)."""
+
+    event_id: str
+    occurred_at: datetime
+    disposition: Disposition | None = None
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    """One page of an incremental change feed, and the checkpoint after it."""
+
+    dispositions: list[Disposition]
+    cursor: str
+    done: bool
+    examined: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+class TicketCreator(Protocol):
+    """Creates the ticket for a handoff, idempotently (the handoff id is the key)."""
+
+    platform: Platform
+
+    def create_ticket(self, handoff: Handoff, *, first_attempt: bool = True) -> TicketRef:
+        """Create the ticket, or find the one an earlier attempt created.
+
+        ``first_attempt=False`` says an earlier attempt may have reached the platform (a crash,
+        a lost response): the connector must look for that ticket before creating one.
+        """
+        ...
+
+
+class ChangeFeed(Protocol):
+    """Reads what changed on the platform since a checkpoint."""
+
+    platform: Platform
+
+    def changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
+        """Pages of dispositions after ``cursor`` (or, with no cursor, after ``since``)."""
+        ...
+
+
+class WebhookSource(Protocol):
+    """Proves an inbound webhook authentic and reads it."""
+
+    platform: Platform
+
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, *, url: str, now: datetime
+    ) -> None:
+        """Raise VerificationError unless ``body`` is signed by a configured secret.
+
+        ``headers`` keys are lower-case. ``url`` is the public URL the platform called.
+        """
+        ...
+
+    def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
+        """The events in a verified body; PayloadError when it cannot be read."""
+        ...
