@@ -31,8 +31,12 @@ class Connector(ABC):
 
     @classmethod
     @abstractmethod
-    def from_env(cls, mapping: CompiledMapping, env: Mapping[str, str]) -> Connector:
-        """Build the connector from environment settings; ConfigError names a missing one."""
+    def from_env(cls, mapping: CompiledMapping | None, env: Mapping[str, str]) -> Connector:
+        """Build the connector from environment settings; ConfigError names a missing one.
+
+        ``mapping`` is None only for catalog work (``baton mappings resolve``), which must work
+        while the mapping does not load yet; creating tickets needs it.
+        """
 
     @abstractmethod
     def create_ticket(self, handoff: Handoff, *, first_attempt: bool = True) -> TicketRef:
@@ -83,7 +87,7 @@ def registered() -> dict[str, type[Connector]]:
 
 
 def connector_for(
-    platform: Platform, mapping: CompiledMapping, env: Mapping[str, str] | None = None
+    platform: Platform, mapping: CompiledMapping | None, env: Mapping[str, str] | None = None
 ) -> Connector:
     """The configured connector for ``platform``."""
     known = registered()

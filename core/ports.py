@@ -52,7 +52,10 @@ class ChangePage:
 class TicketCreator(Protocol):
     """Creates the ticket for a handoff, idempotently (the handoff id is the key)."""
 
-    platform: Platform
+    @property
+    def platform(self) -> Platform:
+        """The platform this creates tickets on."""
+        ...
 
     def create_ticket(self, handoff: Handoff, *, first_attempt: bool = True) -> TicketRef:
         """Create the ticket, or find the one an earlier attempt created.
@@ -66,7 +69,10 @@ class TicketCreator(Protocol):
 class ChangeFeed(Protocol):
     """Reads what changed on the platform since a checkpoint."""
 
-    platform: Platform
+    @property
+    def platform(self) -> Platform:
+        """The platform this reads."""
+        ...
 
     def changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
         """Pages of dispositions after ``cursor`` (or, with no cursor, after ``since``)."""
@@ -76,7 +82,10 @@ class ChangeFeed(Protocol):
 class WebhookSource(Protocol):
     """Proves an inbound webhook authentic and reads it."""
 
-    platform: Platform
+    @property
+    def platform(self) -> Platform:
+        """The platform whose webhooks this reads."""
+        ...
 
     def verify_webhook(
         self, headers: Mapping[str, str], body: bytes, *, url: str, now: datetime

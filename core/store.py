@@ -1,4 +1,5 @@
-"""The store: handoffs, the delivery outbox, ticket links, the inbox, dispositions, cursors.
+"""The store: handoffs, the delivery outbox, ticket links, the inbox, dispositions, cursors
+and sync locks.
 
 One SQLAlchemy engine per :class:`Store`. SQLite (the embedded default) runs in WAL mode with
 foreign keys on and a 30 s busy timeout, and every write transaction starts with
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ from core.tables import (
     InboundEventRow,
     QuarantineRow,
     SyncCursorRow,
+    SyncLockRow,
     TicketLinkRow,
     utcnow,
 )
@@ -103,6 +105,16 @@ class TicketLink:
     ticket_id: str
     ticket_url: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class SyncLock:
+    """Who holds a sync job's lock, and until when."""
+
+    name: str
+    owner: str
+    acquired_at: datetime
+    expires_at: datetime
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -268,11 +280,16 @@ class Store:
         limit: int = 10,
         lease_seconds: float = 60,
         now: datetime | None = None,
+        platforms: Collection[str] | None = None,
     ) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` due deliveries to ``owner``: pending rows whose time has come
         and leased rows whose lease expired (a crashed worker's). Each claim counts an attempt.
+
+        ``platforms`` limits the claim to those platforms (an empty collection claims nothing).
         """
         now = _aware(now)
+        if platforms is not None and not platforms:
+            return []
         expires = now + timedelta(seconds=lease_seconds)
         stmt = (
             select(DeliveryRow, HandoffRow.body)
@@ -284,6 +301,8 @@ class Store:
             # FOR UPDATE; BEGIN IMMEDIATE already makes this transaction the only writer.
             .with_for_update(skip_locked=True, of=DeliveryRow)
         )
+        if platforms is not None:
+            stmt = stmt.where(DeliveryRow.platform.in_(sorted(platforms)))
         claimed = []
         with self.session() as session:
             for row, body in session.execute(stmt):
@@ -331,6 +350,22 @@ class Store:
             _release(row, "pending", error)
             row.next_attempt_at = at
 
+    def release_delivery(
+        self, delivery_id: int, owner: str, *, at: datetime, error: str | None = None
+    ) -> None:
+        """Give the lease back, due again at ``at``, WITHOUT counting the attempt.
+
+        For a delivery that was not really tried because of a configuration problem (its
+        platform refused Baton's credentials), so that fixing the configuration does not cost
+        the handoff its attempts.
+        """
+        at = _aware(at)
+        with self.session() as session:
+            row = self._leased(session, delivery_id, owner)
+            _release(row, "pending", error)
+            row.next_attempt_at = at
+            row.attempts = max(0, row.attempts - 1)
+
     def dead_letter(self, delivery_id: int, owner: str, *, error: str) -> None:
         """Give up on a delivery: state ``dead``, its handoff ``failed``."""
         with self.session() as session:
@@ -353,6 +388,20 @@ class Store:
             _set_handoff_status(session, row.handoff_id, "received")
             return True
 
+    def get_delivery(self, delivery_id: int) -> DeliveryView | None:
+        """One delivery, or None when there is no such id."""
+        with self._reading() as session:
+            row = session.get(DeliveryRow, delivery_id)
+            return None if row is None else _delivery_view(row)
+
+    def oldest_handoff_at(self, platform: str | None = None) -> datetime | None:
+        """When the oldest handoff (for ``platform``, or any) was received; None if none was."""
+        stmt = select(func.min(HandoffRow.received_at))
+        if platform is not None:
+            stmt = stmt.where(HandoffRow.platform == platform)
+        with self._reading() as session:
+            return session.scalar(stmt)
+
     def list_deliveries(self, state: str | None = None) -> list[DeliveryView]:
         """Every delivery (or those in ``state``), oldest first."""
         stmt = select(DeliveryRow).order_by(DeliveryRow.id)
@@ -373,13 +422,20 @@ class Store:
                 row.handoff_id, row.platform, row.ticket_id, row.ticket_url, row.created_at
             )
 
-    def handoff_for_ticket(self, platform: str, ticket_id: str) -> str | None:
-        """The handoff id a platform's ticket was made for, if Baton made it."""
+    def handoff_for_ticket(
+        self, platform: str, ticket_id: str, *, session: Session | None = None
+    ) -> str | None:
+        """The handoff id a platform's ticket was made for, if Baton made it.
+
+        Pass ``session`` to read inside the caller's transaction.
+        """
         stmt = select(TicketLinkRow.handoff_id).where(
             TicketLinkRow.platform == platform, TicketLinkRow.ticket_id == ticket_id
         )
-        with self._reading() as session:
+        if session is not None:
             return session.scalars(stmt).one_or_none()
+        with self._reading() as own:
+            return own.scalars(stmt).one_or_none()
 
     # --- inbound ------------------------------------------------------------------------
 
@@ -427,23 +483,32 @@ class Store:
 
     # --- dispositions -------------------------------------------------------------------
 
-    def add_disposition(self, d: Disposition, *, session: Session | None = None) -> None:
+    def add_disposition(self, d: Disposition, *, session: Session | None = None) -> bool:
         """Append one observation to the history. Pass ``session`` to commit it together with
-        other work (a sync job's cursor, S2); otherwise it commits on its own."""
+        other work (a sync job's cursor, S2); otherwise it commits on its own.
+
+        Returns True when stored, False when the same observation (platform, ticket_id,
+        occurred_at, outcome — whatever its source) already was. The unique index decides, in
+        a savepoint, so concurrent writers of one observation store one row (S1).
+        """
+        row = DispositionRow(
+            handoff_id=d.handoff_id,
+            platform=d.platform,
+            ticket_id=d.ticket_id,
+            outcome=d.outcome,
+            occurred_at=d.occurred_at,
+            source=d.source,
+            event_id=d.event_id,
+            data=d.model_dump_json(),
+            recorded_at=utcnow(),
+        )
         with self._writing(session) as s:
-            s.add(
-                DispositionRow(
-                    handoff_id=d.handoff_id,
-                    platform=d.platform,
-                    ticket_id=d.ticket_id,
-                    outcome=d.outcome,
-                    occurred_at=d.occurred_at,
-                    source=d.source,
-                    event_id=d.event_id,
-                    data=d.model_dump_json(),
-                    recorded_at=utcnow(),
-                )
-            )
+            try:
+                with s.begin_nested():
+                    s.add(row)
+            except IntegrityError:
+                return False
+        return True
 
     def dispositions(self, handoff_id: str) -> list[Disposition]:
         """A handoff's history, ordered by the platform's timestamp (then arrival)."""
@@ -475,6 +540,79 @@ class Store:
         else:
             row.cursor = value
             row.updated_at = utcnow()
+
+    # --- sync locks ---------------------------------------------------------------------
+
+    def acquire_sync_lock(
+        self, name: str, owner: str, *, seconds: float, now: datetime | None = None
+    ) -> SyncLock:
+        """Take the lock of sync job ``name`` for ``seconds``, or take over an expired one.
+
+        Returns the lock as it stands afterwards: the caller holds it iff ``lock.owner ==
+        owner``. Never waits for a run that is committing a page (its row is locked on
+        PostgreSQL: that run holds the lock). The primary key decides between first takers.
+        """
+        now = _aware(now)
+        expires = now + timedelta(seconds=seconds)
+        by_name = select(SyncLockRow).where(SyncLockRow.name == name)
+        for _ in range(3):
+            try:
+                with self.session() as session:
+                    row = session.scalars(by_name.with_for_update(skip_locked=True)).one_or_none()
+                    if row is None:
+                        busy = session.scalars(by_name).one_or_none()
+                        if busy is not None:  # locked by a run inside a page transaction
+                            return _sync_lock(busy)
+                        row = SyncLockRow(
+                            name=name, owner=owner, acquired_at=now, expires_at=expires
+                        )
+                        session.add(row)
+                        session.flush()
+                    elif row.owner == owner or row.expires_at <= now:
+                        if row.owner != owner:
+                            log.warning(
+                                "sync %s: taking over the expired lock of %s", name, row.owner
+                            )
+                            row.acquired_at = now
+                        row.owner = owner
+                        row.expires_at = expires
+                    return _sync_lock(row)
+            except IntegrityError:
+                holder = self.sync_lock(name)
+                if holder is not None:
+                    return holder
+                # released between our insert and this read: try again
+        raise BatonError(f"sync {name}: the lock keeps changing hands; try again")
+
+    def renew_sync_lock(
+        self,
+        session: Session,
+        name: str,
+        owner: str,
+        *,
+        seconds: float,
+        now: datetime | None = None,
+    ) -> bool:
+        """Extend ``owner``'s lock in the caller's session, so the work committed with it is
+        fenced: False (and nothing changed) when ``owner`` no longer holds the lock."""
+        row = session.get(SyncLockRow, name, with_for_update=True)
+        if row is None or row.owner != owner:
+            return False
+        row.expires_at = _aware(now) + timedelta(seconds=seconds)
+        return True
+
+    def release_sync_lock(self, name: str, owner: str) -> None:
+        """Give the lock back, if ``owner`` still holds it."""
+        with self.session() as session:
+            row = session.get(SyncLockRow, name, with_for_update=True)
+            if row is not None and row.owner == owner:
+                session.delete(row)
+
+    def sync_lock(self, name: str) -> SyncLock | None:
+        """Who holds sync job ``name``'s lock (possibly expired), if anyone."""
+        with self._reading() as session:
+            row = session.get(SyncLockRow, name)
+            return None if row is None else _sync_lock(row)
 
     # --- diagnostics --------------------------------------------------------------------
 
@@ -529,6 +667,10 @@ def _set_handoff_status(session: Session, handoff_id: str, status: str) -> None:
     handoff = session.get_one(HandoffRow, handoff_id)
     handoff.status = status
     handoff.updated_at = utcnow()
+
+
+def _sync_lock(row: SyncLockRow) -> SyncLock:
+    return SyncLock(row.name, row.owner, row.acquired_at, row.expires_at)
 
 
 def _delivery_view(row: DeliveryRow) -> DeliveryView:

@@ -174,7 +174,12 @@ class DispositionRow(Base):
     """One observation of a ticket; ``data`` holds the full Disposition as JSON."""
 
     __tablename__ = "dispositions"
-    __table_args__ = (Index(None, "platform", "ticket_id", "occurred_at"),)
+    __table_args__ = (
+        Index(None, "platform", "ticket_id", "occurred_at"),
+        # One row per observation, whatever its source: a webhook and a sync run that see the
+        # same update store it once (RELIABILITY S1, D1).
+        Index(None, "platform", "ticket_id", "occurred_at", "outcome", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     handoff_id: Mapped[str | None] = mapped_column(String(128), index=True)
@@ -196,3 +201,14 @@ class SyncCursorRow(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     cursor: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class SyncLockRow(Base):
+    """Who runs a sync job now. A lease: a killed job's lock expires, so it never blocks forever."""
+
+    __tablename__ = "sync_locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -10,6 +10,9 @@ the outermost ASGI layer of a sandbox app:
 ``reset``             drop the connection without any response (the client sees a ConnectionError)
 ``drop_after_commit`` handle the request (the write is applied), then drop the connection before
                       the response leaves: the client errors although the write happened
+``latency_after_commit`` handle the request (the write is applied), then hold the answer back for
+                      ``seconds``: a window in which the platform has the write and the client
+                      does not know it yet (where a crash test kills the client)
 
 Dropping a connection needs the server: ``sandbox.server.serve_in_thread`` registers an aborter on
 ``app.state.abort_connection``. Without one (e.g. an in-process test client) the middleware falls
@@ -26,8 +29,17 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["status", "rate_limit", "latency", "reset", "drop_after_commit"]
-FAULT_KINDS: tuple[str, ...] = ("status", "rate_limit", "latency", "reset", "drop_after_commit")
+FaultKind = Literal[
+    "status", "rate_limit", "latency", "reset", "drop_after_commit", "latency_after_commit"
+]
+FAULT_KINDS: tuple[str, ...] = (
+    "status",
+    "rate_limit",
+    "latency",
+    "reset",
+    "drop_after_commit",
+    "latency_after_commit",
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -165,6 +177,19 @@ class FaultMiddleware:
         await self.app(scope, receive, swallow)
         await _drop(scope, send)
 
+    async def _latency_after_commit(
+        self, fault: Fault, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        await asyncio.sleep(fault.seconds)
+        for message in held:
+            await send(message)
+
 
 _Handler = Callable[[FaultMiddleware, Fault, Scope, Receive, Send], Awaitable[None]]
 _HANDLERS: dict[str, _Handler] = {
@@ -173,6 +198,7 @@ _HANDLERS: dict[str, _Handler] = {
     "latency": FaultMiddleware._latency,
     "reset": FaultMiddleware._reset,
     "drop_after_commit": FaultMiddleware._drop_after_commit,
+    "latency_after_commit": FaultMiddleware._latency_after_commit,
 }
 
 

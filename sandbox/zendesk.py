@@ -745,7 +745,8 @@ class ZendeskState:
         if not isinstance(data, dict):
             raise ZendeskError(400, PARAMETER_MISSING)
         with self.lock:
-            comment = data.get("comment") if isinstance(data.get("comment"), dict) else {}
+            raw_comment = data.get("comment")
+            comment: Json = raw_comment if isinstance(raw_comment, dict) else {}
             body = comment.get("body") or comment.get("html_body") or data.get("description")
             details: Json = {}
             if not isinstance(body, str) or not body.strip():
@@ -810,7 +811,8 @@ class ZendeskState:
         audit_id = self._next_id()
         html = comment.get("html_body") or f"<p>{body}</p>"
         public = comment.get("public", True) is not False
-        author = comment.get("author_id") if comment.get("author_id") in self.users else author_id
+        requested = comment.get("author_id")
+        author = requested if isinstance(requested, int) and requested in self.users else author_id
         entry = Comment(self._next_id(), author, body, html, public, audit_id, self.clock())
         ticket.comments.append(entry)
         self._count_reply(ticket, entry)

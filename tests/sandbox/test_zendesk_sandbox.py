@@ -612,6 +612,22 @@ def test_drop_after_commit_applies_the_write(sandbox: ZendeskSandbox, state: Zen
     assert len(state.tickets) == 1
 
 
+def test_latency_after_commit_applies_the_write_before_answering(
+    sandbox: ZendeskSandbox, state: ZendeskState
+) -> None:
+    """The crash window O1 needs: the ticket exists while its creator still waits."""
+    state.faults.add(Fault("latency_after_commit", method="POST", seconds=0.5))
+    url = f"{sandbox.base_url}/api/v2/tickets.json"
+    with pytest.raises(requests.Timeout):
+        _session(sandbox).post(url, json=_ticket(external_id="h-slow"), timeout=0.2)
+    assert [t.external_id for t in state.tickets.values()] == ["h-slow"]
+    state.faults.add(Fault("latency_after_commit", method="GET", seconds=0.2))
+    began = time.monotonic()
+    answer = _session(sandbox).get(f"{sandbox.base_url}/api/v2/groups.json", timeout=TIMEOUT)
+    assert answer.status_code == 200
+    assert time.monotonic() - began >= 0.2
+
+
 def test_unknown_fault_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown fault kind"):
         Fault("explode")  # type: ignore[arg-type]

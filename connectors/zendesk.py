@@ -1,0 +1,260 @@
+"""Zendesk Support connector, on zenpy.
+
+Settings (environment):
+
+==================================  ==========================================================
+``BATON_ZENDESK_SUBDOMAIN``         required: ``acme`` for https://acme.zendesk.com
+``BATON_ZENDESK_EMAIL``             required: the API user (token auth: ``email/token``)
+``BATON_ZENDESK_TOKEN``             required: the API token
+``BATON_ZENDESK_WEBHOOK_SECRETS``   comma-separated signing secrets; several while rotating
+``BATON_ZENDESK_URL``               optional base URL instead of the subdomain's, e.g. the
+                                    sandbox at http://127.0.0.1:8601. zenpy reads it through
+                                    ``ZENPY_FORCE_NETLOC`` / ``ZENPY_FORCE_SCHEME``, which this
+                                    connector sets: **process-wide**, one Zendesk per process
+``BATON_ZENDESK_RATE_LIMIT``        client-side limit in requests per minute (default 600)
+``BATON_ZENDESK_TIMEOUT``           seconds per request (default 30)
+==================================  ==========================================================
+
+Creates send the mapping's planned request (``POST /api/v2/tickets.json`` with
+``Idempotency-Key`` = ``external_id`` = the handoff id) on zenpy's authenticated session; a
+retry after an unknown outcome first looks the ticket up by ``external_id``. Reads (look-ups,
+catalog, incremental export, metrics) use zenpy's own calls. Webhook bodies are described in
+:mod:`connectors.zendesk_events`; errors are classified in :mod:`connectors.zendesk_http`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import requests
+
+from connectors import zendesk_facts as facts
+from connectors.base import Connector, register
+from connectors.zendesk_events import EventReader, verify_signature
+from connectors.zendesk_http import ZendeskClient, ZendeskSettings
+from connectors.zendesk_sync import catalog_from, is_baton_ticket, sync_disposition, ticket_status
+from core.catalog import Catalog
+from core.errors import ConfigError, FatalError, IdempotencyConflict, RetryableError
+from core.handoff import Handoff, Platform
+from core.mapping import CompiledMapping, PlannedRequest, plan_requests
+from core.ports import ChangePage, TicketRef, WebhookEvent
+from core.ratelimit import RateLimiter
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+@register
+class ZendeskConnector(Connector):
+    """Zendesk Support through zenpy: create, look up, catalog, webhooks, incremental sync."""
+
+    platform: ClassVar[Platform] = "zendesk"
+
+    def __init__(
+        self,
+        settings: ZendeskSettings,
+        mapping: CompiledMapping | None,
+        *,
+        limiter: RateLimiter | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.mapping = mapping
+        self._client = ZendeskClient(settings, limiter)
+        self._clock = clock
+        statuses = mapping.statuses if mapping is not None else {}
+        self._statuses = {**facts.DEFAULT_STATUSES, **statuses}
+        self._events = EventReader(self._statuses, self.ticket_url)
+
+    @classmethod
+    def from_env(cls, mapping: CompiledMapping | None, env: Mapping[str, str]) -> ZendeskConnector:
+        """Build from ``BATON_ZENDESK_*`` (see the module docstring).
+
+        ``mapping`` may be None for catalog-only use (``baton mappings resolve``).
+        """
+        return cls(ZendeskSettings.from_env(env), mapping)
+
+    def __repr__(self) -> str:
+        where = self.settings.base_url or f"{self.settings.subdomain}.zendesk.com"
+        secrets = len(self.settings.webhook_secrets)
+        return f"ZendeskConnector({where}, webhook_secrets={secrets})"
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The connection's rate limiter (shared by every thread using this connector)."""
+        return self._client.limiter
+
+    def ticket_url(self, ticket_id: str) -> str:
+        """The agent UI link, or the API URL when Baton talks to a configured base URL."""
+        if self.settings.base_url:
+            return self.settings.base_url + facts.API_TICKET_PATH.format(id=ticket_id)
+        return facts.AGENT_TICKET_URL.format(subdomain=self.settings.subdomain, id=ticket_id)
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._client.close()
+
+    # ---- create --------------------------------------------------------------------------
+
+    def create_ticket(self, handoff: Handoff, *, first_attempt: bool = True) -> TicketRef:
+        """Create the ticket exactly once (O1-O3); see :class:`core.ports.TicketCreator`."""
+        planned = self._planned_create(handoff)
+        if not first_attempt:
+            existing = self.find_ticket(str(planned.json["ticket"]["external_id"]))
+            if existing is not None:
+                return existing
+        response = self._client.send(planned)
+        return self._created_ref(response)
+
+    def find_ticket(self, external_id: str) -> TicketRef | None:
+        """The one ticket whose external_id is ``external_id``; IdempotencyConflict if several."""
+        with self._client.calls():
+            found = self._client.zenpy.tickets(external_id=external_id)
+            ids = [str(ticket.id) for ticket in itertools.islice(found, 2)]
+        if len(ids) > 1:
+            raise IdempotencyConflict(
+                "several tickets carry this handoff id as external_id",
+                platform=self.platform,
+                code="MultipleMatches",
+            )
+        if not ids:
+            return None
+        return TicketRef(self.platform, ids[0], self.ticket_url(ids[0]), created=False)
+
+    def _planned_create(self, handoff: Handoff) -> PlannedRequest:
+        if self.mapping is None or self.mapping.platform != self.platform:
+            raise ConfigError("no Zendesk mapping is loaded; cannot create tickets")
+        requests_ = plan_requests(self.mapping, handoff).requests
+        if len(requests_) != 1 or requests_[0].path != facts.TICKETS_PATH:
+            raise ConfigError("the Zendesk mapping must plan exactly one ticket create")
+        return requests_[0]
+
+    def _created_ref(self, response: requests.Response) -> TicketRef:
+        try:
+            ticket_id = response.json()["ticket"]["id"]
+        except (ValueError, KeyError, TypeError):
+            ticket_id = None
+        if type(ticket_id) is not int:
+            # The create may have happened: a retry (first_attempt=False) will find it.
+            raise RetryableError(
+                "create answered without a readable ticket",
+                platform=self.platform,
+                status=response.status_code,
+                code="UnreadableResponse",
+            )
+        lookup = response.headers.get(facts.IDEMPOTENCY_LOOKUP_HEADER, "")
+        created = lookup.strip().casefold() != "hit"
+        return TicketRef(self.platform, str(ticket_id), self.ticket_url(str(ticket_id)), created)
+
+    # ---- catalog -------------------------------------------------------------------------
+
+    def refresh_catalog(self) -> Catalog:
+        """Custom ticket fields (with options), groups and agents/admins, read live."""
+        zenpy = self._client.zenpy
+        with self._client.calls():
+            fields = [f.to_dict() for f in zenpy.ticket_fields()]
+            groups = [g.to_dict() for g in zenpy.groups()]
+            users = [u.to_dict() for u in zenpy.users(role=list(facts.CATALOG_ROLES))]
+        where = self.settings.base_url or self.settings.subdomain
+        return catalog_from(
+            fields,
+            groups,
+            users,
+            source=f"live: {where}",
+            refreshed_at=self._clock().astimezone(UTC).isoformat(timespec="seconds"),
+        )
+
+    # ---- webhooks ------------------------------------------------------------------------
+
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, *, url: str, now: datetime
+    ) -> None:
+        """Raise VerificationError unless a configured secret signed ``body`` (A1-A6)."""
+        verify_signature(headers, body, secrets=self.settings.webhook_secrets, now=now)
+
+    def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
+        """The event in a verified event- or trigger-webhook body; PayloadError if unreadable."""
+        return self._events.parse(body)
+
+    # ---- sync ----------------------------------------------------------------------------
+
+    def changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
+        """Cursor-based incremental ticket export, one ChangePage per export page (S1-S4).
+
+        Without a cursor the export starts at ``since``, moved back to at least a minute ago
+        (Zendesk refuses a more recent start_time). Later pages follow the absolute
+        ``after_url`` Zendesk returns, until ``end_of_stream``; empty pages are passed on.
+        """
+        with self._client.calls():
+            page = self._first_export_page(cursor, since)
+        last_cursor = cursor or self._start_cursor(since)
+        while True:
+            change_page = self._change_page(page, last_cursor)
+            last_cursor = change_page.cursor
+            yield change_page
+            if change_page.done or not getattr(page, "after_url", None):
+                return
+            try:
+                with self._client.calls():
+                    page.handle_pagination()
+            except StopIteration:  # zenpy's way of saying there is no next page
+                return
+
+    def _first_export_page(self, cursor: str | None, since: datetime) -> Any:
+        incremental = self._client.zenpy.tickets.incremental
+        if cursor and not cursor.startswith(facts.START_TIME_CURSOR_PREFIX):
+            return incremental(cursor=cursor)
+        start = cursor.removeprefix(facts.START_TIME_CURSOR_PREFIX) if cursor else ""
+        start_time = int(start) if start.isdigit() else self._start_time(since)
+        return incremental(start_time=start_time)
+
+    def _start_time(self, since: datetime) -> int:
+        latest = self._clock() - timedelta(seconds=facts.INCREMENTAL_MIN_AGE_SECONDS)
+        return int(min(since, latest).timestamp())
+
+    def _start_cursor(self, since: datetime) -> str:
+        return f"{facts.START_TIME_CURSOR_PREFIX}{self._start_time(since)}"
+
+    def _change_page(self, page: Any, last_cursor: str) -> ChangePage:
+        tickets = [ticket.to_dict() for ticket in page.values or []]
+        dispositions, skipped = [], []
+        for ticket in tickets:
+            disposition = None
+            if is_baton_ticket(ticket):
+                disposition = sync_disposition(
+                    ticket,
+                    statuses=self._statuses,
+                    ticket_url=self.ticket_url,
+                    metrics=self._metrics(ticket),
+                )
+            if disposition is None:
+                skipped.append(str(ticket.get("id")))
+            else:
+                dispositions.append(disposition)
+        return ChangePage(
+            dispositions=dispositions,
+            cursor=getattr(page, "after_cursor", None) or last_cursor,
+            done=getattr(page, "end_of_stream", None) is True,
+            examined=len(tickets),
+            skipped=skipped,
+        )
+
+    def _metrics(self, ticket: dict[str, Any]) -> dict[str, Any] | None:
+        if ticket_status(ticket) == facts.STATUS_DELETED or type(ticket.get("id")) is not int:
+            return None
+        try:
+            with self._client.calls():
+                metric = self._client.zenpy.tickets.metrics(ticket["id"])
+        except FatalError as exc:
+            if exc.status == 404:  # deleted since the export page was read
+                return None
+            raise
+        result: dict[str, Any] = metric.to_dict()
+        return result

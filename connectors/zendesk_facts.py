@@ -1,0 +1,92 @@
+"""Zendesk facts the connector relies on, in one place (see ../shared/PLATFORMS.md).
+
+Confirmed facts come first (developer.zendesk.com, zenpy 2.0.57's source). The block marked
+UNCONFIRMED holds assumptions that could not be checked against Zendesk's reference: correct
+them here.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from core.disposition import Outcome
+
+PLATFORM: Final = "zendesk"
+
+# ---- settings -------------------------------------------------------------------------------
+ENV_SUBDOMAIN: Final = "BATON_ZENDESK_SUBDOMAIN"
+ENV_EMAIL: Final = "BATON_ZENDESK_EMAIL"
+ENV_TOKEN: Final = "BATON_ZENDESK_TOKEN"  # noqa: S105 - the variable's name, not a secret
+ENV_WEBHOOK_SECRETS: Final = "BATON_ZENDESK_WEBHOOK_SECRETS"
+ENV_URL: Final = "BATON_ZENDESK_URL"
+ENV_RATE_LIMIT: Final = "BATON_ZENDESK_RATE_LIMIT"
+ENV_TIMEOUT: Final = "BATON_ZENDESK_TIMEOUT"
+DEFAULT_RATE_LIMIT: Final = 600.0  # requests per minute, under the 700/min plan limit
+DEFAULT_TIMEOUT: Final = 30.0  # seconds
+# zenpy reads these on every request: process-wide, so one Zendesk URL per process.
+ZENPY_FORCE_NETLOC: Final = "ZENPY_FORCE_NETLOC"
+ZENPY_FORCE_SCHEME: Final = "ZENPY_FORCE_SCHEME"
+# zenpy sleeps on a 429 until this budget (seconds, for the client's lifetime) is spent; 0 makes
+# it raise at once, so the worker's backoff and Baton's limiter own every wait.
+ZENPY_RATELIMIT_BUDGET: Final = 0
+
+# ---- API -------------------------------------------------------------------------------------
+TICKETS_PATH: Final = "/api/v2/tickets.json"
+IDEMPOTENCY_LOOKUP_HEADER: Final = "x-idempotency-lookup"  # "hit" | "miss"
+IDEMPOTENCY_MISMATCH_ERROR: Final = "IdempotentRequestError"
+RECORD_INVALID_ERROR: Final = "RecordInvalid"
+RETRY_AFTER_HEADER: Final = "retry-after"
+AGENT_TICKET_URL: Final = "https://{subdomain}.zendesk.com/agent/tickets/{id}"
+API_TICKET_PATH: Final = "/api/v2/tickets/{id}.json"
+INCREMENTAL_MIN_AGE_SECONDS: Final = 60  # start_time must be at least a minute in the past
+CATALOG_ROLES: Final = ("agent", "admin")
+CSAT_VALUES: Final[dict[str, float | None]] = {
+    "good": 1.0,
+    "bad": 0.0,
+    "offered": None,
+    "unoffered": None,
+}
+STATUS_DELETED: Final = "deleted"  # incremental export's status for deleted tickets
+SOLVED_STATUSES: Final = frozenset({"solved", "closed"})
+UNSOLVED_STATUSES: Final = frozenset({"new", "open", "pending", "hold"})
+# Used when no mapping is loaded (catalog-only use) or a status is missing from it.
+DEFAULT_STATUSES: Final[dict[str, Outcome]] = {
+    "new": "open",
+    "open": "open",
+    "pending": "pending",
+    "hold": "pending",
+    "solved": "resolved",
+    "closed": "resolved",
+    "deleted": "deleted",
+}
+
+# ---- webhooks --------------------------------------------------------------------------------
+SIGNATURE_HEADER: Final = "x-zendesk-webhook-signature"
+TIMESTAMP_HEADER: Final = "x-zendesk-webhook-signature-timestamp"
+TICKET_EVENT_PREFIX: Final = "zen:event-type:ticket."
+STATUS_CHANGED: Final = "status_changed"
+GROUP_CHANGED: Final = "group_assignment_changed"
+MAX_HEADER_CHARS: Final = 256  # Baton's bound: longer signature/timestamp headers are malformed
+# A cursor Baton makes when the export has returned none yet: resume from this unix time.
+START_TIME_CURSOR_PREFIX: Final = "start_time:"
+
+# ---- UNCONFIRMED assumptions: not checked against Zendesk's reference; correct them here ------
+# System ticket fields (kept out of catalogs): ``removable: false`` marks them; these types too.
+SYSTEM_FIELD_TYPES: Final = frozenset(
+    {
+        "subject",
+        "description",
+        "status",
+        "custom_status",
+        "tickettype",
+        "priority",
+        "group",
+        "assignee",
+        "brand",
+        "ticket_form",
+    }
+)
+# Ticket event types that mean the ticket is gone (the sandbox emits soft_deleted).
+DELETED_EVENTS: Final = frozenset({"soft_deleted", "permanently_deleted"})
+# Trigger webhooks: {{ticket.status}} renders a title-cased status ("Solved"); compared casefolded.
+# {{ticket.updated_at_with_timestamp}} renders ISO-8601 to the minute ("2013-12-12T05:35Z").

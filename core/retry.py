@@ -1,0 +1,109 @@
+"""When to try a delivery again (RELIABILITY O6).
+
+Two levels. Within one claim, a few quick in-process retries (tenacity) whose waits honour the
+platform's ``Retry-After`` and fit in the lease. After that, the delivery goes back to the
+outbox, due again after ``max(Retry-After, backoff(attempts))``; after ``max_attempts`` claims
+it is dead-lettered.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential,
+    wait_random,
+)
+from tenacity.wait import wait_base
+
+from core.errors import RetryableError
+
+_MAX_EXPONENT = 30  # 2**30 × any sane base is far beyond backoff_max already
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard and how long a delivery is retried.
+
+    ``quick_*`` govern the in-process retries within one claim; ``backoff_*`` the delay before
+    the next claim; ``pause_seconds`` how long a platform that refused Baton's credentials
+    (401/403) is left alone.
+    """
+
+    max_attempts: int = 10
+    quick_tries: int = 3
+    quick_initial: float = 1.0
+    quick_max: float = 10.0
+    quick_budget: float = 20.0
+    backoff_initial: float = 30.0
+    backoff_max: float = 3600.0
+    jitter: float = 0.25
+    pause_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.quick_tries < 1:
+            raise ValueError("max_attempts and quick_tries must be at least 1")
+
+    def backoff(self, attempts: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before the next claim after ``attempts`` failed claims.
+
+        Exponential from ``backoff_initial``, capped at ``backoff_max``, plus up to ``jitter``
+        (a fraction) more so that many failed deliveries do not come back all at once.
+        """
+        exponent = min(max(0, attempts - 1), _MAX_EXPONENT)
+        base = min(self.backoff_max, self.backoff_initial * 2.0**exponent)
+        draw = rng.random() if rng is not None else random.random()  # noqa: S311 - jitter
+        return base * (1 + self.jitter * draw)
+
+    def next_delay(
+        self, attempts: int, retry_after: float | None, rng: random.Random | None = None
+    ) -> float:
+        """The delay before the next claim: the backoff, but never less than ``Retry-After``."""
+        return max(retry_after or 0.0, self.backoff(attempts, rng))
+
+    def quick_retrying(
+        self,
+        *,
+        budget: float,
+        sleep: Callable[[float], None],
+        before_sleep: Callable[[RetryCallState], None] | None = None,
+    ) -> Retrying:
+        """A tenacity ``Retrying`` for the in-process retries of one claim.
+
+        Retries only :class:`RetryableError`; waits ``max(Retry-After, exponential backoff
+        with jitter)``; stops after ``quick_tries`` or as soon as the next wait would pass
+        ``budget`` seconds (so a long ``Retry-After`` goes back to the outbox instead of
+        outliving the lease). Re-raises the last error.
+        """
+        return Retrying(
+            retry=retry_if_exception_type(RetryableError),
+            stop=stop_after_attempt(self.quick_tries) | stop_before_delay(budget),
+            wait=WaitRetryAfter(
+                wait_exponential(multiplier=self.quick_initial, max=self.quick_max)
+                + wait_random(0, self.quick_initial)
+            ),
+            sleep=sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+
+class WaitRetryAfter(wait_base):
+    """Wait at least what the platform asked for (``RetryableError.retry_after``), otherwise
+    what ``fallback`` says."""
+
+    def __init__(self, fallback: wait_base) -> None:
+        self.fallback = fallback
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None and outcome.failed else None
+        hint = error.retry_after if isinstance(error, RetryableError) else None
+        return max(hint or 0.0, self.fallback(retry_state))

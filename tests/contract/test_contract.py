@@ -1,0 +1,283 @@
+"""The connector contract, run for every registered connector against its platform's sandbox.
+
+Test names carry the RELIABILITY.md ids they prove: O1 (at the connector level: the platform
+answered, the answer was lost, the retry links to the one ticket), O2, O3, O6, A3, S1, S3, S4.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.base import registered
+from core.disposition import Disposition
+from core.errors import AccessDenied, IdempotencyConflict, RetryableError, VerificationError
+from core.handoff import Handoff, parse_handoff
+from core.ports import ChangePage
+from tests.contract.harness import HARNESSES, Harness
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "handoffs"
+
+
+def new_handoff(example: str = "01-vip-refund-dispute.json") -> Handoff:
+    """An example handoff under a fresh id, so every test starts from no ticket."""
+    handoff = parse_handoff((EXAMPLES / example).read_bytes())
+    return handoff.model_copy(update={"id": f"contract-{uuid.uuid4().hex[:16]}"})
+
+
+def dispositions(pages: list[ChangePage]) -> list[Disposition]:
+    """Every disposition of a run, in order."""
+    return [d for page in pages for d in page.dispositions]
+
+
+def test_every_registered_connector_has_a_harness() -> None:
+    missing = sorted(set(registered()) - set(HARNESSES))
+    assert not missing, f"registered connectors without a contract harness: {missing}"
+
+
+# ------------------------------------------------------------------------------ create
+
+
+def test_create_lands_as_the_mapping_says(harness: Harness) -> None:
+    handoff = new_handoff()
+    ref = harness.connector.create_ticket(handoff)
+    assert ref.platform == harness.platform
+    assert ref.created is True
+    landed, expected = harness.landed(ref.ticket_id), harness.expected(handoff)
+    assert landed.external_id == expected.external_id == handoff.id
+    assert landed.group == expected.group
+    assert landed.group is not None
+    assert landed.priority == expected.priority
+    assert expected.tags <= landed.tags
+    assert expected.fields.items() <= landed.fields.items()
+    assert landed.note_private is expected.note_private is True
+    assert harness.ticket_count(handoff.id) == 1
+
+
+def test_o2_an_idempotent_retry_makes_one_ticket_with_the_same_key(harness: Harness) -> None:
+    handoff = new_handoff()
+    first = harness.connector.create_ticket(handoff)
+    again = harness.connector.create_ticket(handoff)
+    after_restart = harness.new_connector().create_ticket(handoff)
+    assert again.ticket_id == after_restart.ticket_id == first.ticket_id
+    assert (first.created, again.created, after_restart.created) == (True, False, False)
+    assert harness.ticket_count(handoff.id) == 1
+
+
+def test_o1_answer_lost_after_commit_then_retry_links_to_the_one_ticket(harness: Harness) -> None:
+    handoff = new_handoff()
+    harness.inject(harness.create_fault("drop_after_commit"))
+    with pytest.raises(RetryableError):
+        harness.connector.create_ticket(handoff)
+    assert harness.ticket_count(handoff.id) == 1  # the platform did create it
+
+    ref = harness.new_connector().create_ticket(handoff, first_attempt=False)
+
+    assert ref.created is False
+    assert harness.ticket_count(handoff.id) == 1
+    assert harness.landed(ref.ticket_id).external_id == handoff.id
+
+
+def test_o1_retry_when_nothing_reached_the_platform_creates_it(harness: Harness) -> None:
+    handoff = new_handoff()
+    harness.inject(harness.create_fault("reset"))
+    with pytest.raises(RetryableError):
+        harness.connector.create_ticket(handoff)
+    assert harness.ticket_count(handoff.id) == 0
+    ref = harness.connector.create_ticket(handoff, first_attempt=False)
+    assert ref.created is True
+    assert harness.ticket_count(handoff.id) == 1
+
+
+def test_o3_two_tickets_claiming_one_handoff_are_a_conflict(harness: Harness) -> None:
+    handoff = new_handoff()
+    harness.connector.create_ticket(handoff)
+    harness.duplicate_ticket(handoff.id)
+    with pytest.raises(IdempotencyConflict):
+        harness.connector.create_ticket(handoff, first_attempt=False)
+
+
+def test_o3_a_reused_key_with_another_body_is_a_conflict(harness: Harness) -> None:
+    if not harness.reused_key_conflicts:
+        pytest.skip(f"{harness.platform} updates on a reused key (an upsert), by design")
+    handoff = new_handoff()
+    harness.connector.create_ticket(handoff)
+    changed = handoff.model_copy(update={"summary": "A different summary under the same id."})
+    with pytest.raises(IdempotencyConflict):
+        harness.connector.create_ticket(changed)
+    assert harness.ticket_count(handoff.id) == 1
+
+
+# ------------------------------------------------------------------------------ O6
+
+
+def test_o6_rate_limited_create_is_retryable_with_retry_after(harness: Harness) -> None:
+    harness.inject(harness.create_fault("rate_limit", retry_after=2))
+    with pytest.raises(RetryableError) as info:
+        harness.connector.create_ticket(new_handoff())
+    assert info.value.status == 429
+    assert info.value.retry_after == 2
+
+
+def test_o6_server_error_is_retryable(harness: Harness) -> None:
+    harness.inject(harness.create_fault("status", status=500))
+    with pytest.raises(RetryableError) as info:
+        harness.connector.create_ticket(new_handoff())
+    assert info.value.status == 500
+
+
+def test_o6_connection_reset_is_retryable(harness: Harness) -> None:
+    harness.inject(harness.create_fault("reset"))
+    with pytest.raises(RetryableError):
+        harness.connector.create_ticket(new_handoff())
+
+
+def test_o6_bad_credentials_are_access_denied(harness: Harness) -> None:
+    handoff = new_handoff()
+    with pytest.raises(AccessDenied):
+        harness.connector_with_bad_credentials().create_ticket(handoff)
+    assert harness.ticket_count(handoff.id) == 0
+
+
+# ------------------------------------------------------------------------------ webhooks
+
+
+def test_a3_known_answer_vector(harness: Harness) -> None:
+    vector = harness.known_answer
+    connector = harness.connector_with_secrets([vector.secret])
+    connector.verify_webhook(vector.headers, vector.body, url=vector.url, now=vector.now)
+    with pytest.raises(VerificationError):
+        connector.verify_webhook(vector.headers, vector.body + b" ", url=vector.url, now=vector.now)
+    with pytest.raises(VerificationError):
+        harness.connector_with_secrets(["another-secret"]).verify_webhook(
+            vector.headers, vector.body, url=vector.url, now=vector.now
+        )
+
+
+def test_a3_sandbox_webhook_round_trip_gives_the_resolved_disposition(harness: Harness) -> None:
+    handoff = new_handoff()
+    ref = harness.connector.create_ticket(handoff)
+    received = harness.signed_webhook_from_sandbox(lambda: harness.solve(ref.ticket_id))
+    assert received, "the sandbox sent no webhook"
+    seen: list[Disposition] = []
+    for webhook in received:
+        harness.connector.verify_webhook(
+            webhook.headers, webhook.body, url=webhook.url, now=harness.now()
+        )
+        seen += [
+            e.disposition for e in harness.connector.parse_webhook(webhook.body) if e.disposition
+        ]
+    mine = [d for d in seen if d.ticket_id == ref.ticket_id]
+    assert mine
+    assert all(d.handoff_id == handoff.id and d.source == "webhook" for d in mine)
+    assert mine[-1].outcome == "resolved"
+
+
+# ------------------------------------------------------------------------------ sync
+
+
+def test_sync_reports_a_solved_ticket_resolved_with_metrics(harness: Harness) -> None:
+    since = harness.now() - timedelta(hours=1)
+    handoff = new_handoff()
+    ref = harness.connector.create_ticket(handoff)
+    harness.advance(120)
+    harness.reply(ref.ticket_id)
+    harness.advance(600)
+    harness.solve(ref.ticket_id)
+    harness.settle()
+
+    pages = list(harness.connector.changes(None, since=since))
+
+    assert pages[-1].done
+    [found] = [d for d in dispositions(pages) if d.handoff_id == handoff.id]
+    assert (found.outcome, found.source, found.ticket_id) == ("resolved", "sync", ref.ticket_id)
+    assert found.first_response_seconds is not None
+    assert 60 <= found.first_response_seconds <= 180
+    assert found.resolution_seconds is not None
+    assert found.resolution_seconds >= 600
+
+
+def test_sync_counts_a_reopen(harness: Harness) -> None:
+    since = harness.now() - timedelta(hours=1)
+    handoff = new_handoff()
+    ref = harness.connector.create_ticket(handoff)
+    harness.solve(ref.ticket_id)
+    harness.advance(60)
+    harness.reopen(ref.ticket_id)
+    harness.settle()
+    [found] = [
+        d
+        for d in dispositions(list(harness.connector.changes(None, since=since)))
+        if d.handoff_id == handoff.id
+    ]
+    assert found.outcome == "open"
+    assert found.reopen_count == 1
+
+
+def test_s1_rerunning_from_the_saved_cursor_yields_nothing_again(harness: Harness) -> None:
+    since = harness.now() - timedelta(hours=1)
+    handoffs = [new_handoff(), new_handoff()]
+    for handoff in handoffs:
+        harness.connector.create_ticket(handoff)
+    harness.settle()
+    first = list(harness.connector.changes(None, since=since))
+    assert sorted(d.handoff_id or "" for d in dispositions(first)) == sorted(h.id for h in handoffs)
+
+    again = list(harness.connector.changes(first[-1].cursor, since=since))
+
+    assert dispositions(again) == []
+    assert again[-1].done
+
+
+def test_s1_a_run_stopped_after_a_page_resumes_without_repeats(harness: Harness) -> None:
+    since = harness.now() - timedelta(hours=1)
+    handoffs = [new_handoff() for _ in range(3)]
+    for handoff in handoffs:
+        harness.connector.create_ticket(handoff)
+    harness.settle()
+    harness.inject_empty_export_page(resume_page_size=1)
+
+    run = harness.connector.changes(None, since=since)
+    stopped = [next(run), next(run)]  # the empty page, then the first ticket; then "killed"
+    del run
+    resumed = list(harness.connector.changes(stopped[-1].cursor, since=since))
+
+    seen = [d.handoff_id for d in dispositions(stopped + resumed)]
+    assert sorted(i or "" for i in seen) == sorted(h.id for h in handoffs)  # each exactly once
+
+
+def test_s3_a_ticket_updated_after_a_run_shows_up_in_the_next_run(harness: Harness) -> None:
+    since = harness.now() - timedelta(hours=1)
+    solved, untouched = new_handoff(), new_handoff()
+    ref = harness.connector.create_ticket(solved)
+    harness.connector.create_ticket(untouched)
+    harness.settle()
+    first = list(harness.connector.changes(None, since=since))
+
+    harness.solve(ref.ticket_id)
+    harness.settle()
+    second = list(harness.connector.changes(first[-1].cursor, since=since))
+
+    assert [(d.handoff_id, d.outcome) for d in dispositions(second)] == [(solved.id, "resolved")]
+
+
+def test_s4_empty_page_that_is_not_the_end_and_the_next_link_is_followed(
+    harness: Harness,
+) -> None:
+    since = harness.now() - timedelta(hours=1)
+    handoffs = [new_handoff() for _ in range(3)]
+    for handoff in handoffs:
+        harness.connector.create_ticket(handoff)
+    harness.settle()
+    harness.inject_empty_export_page(resume_page_size=1)
+
+    pages = list(harness.connector.changes(None, since=since))
+
+    assert (pages[0].dispositions, pages[0].examined, pages[0].done) == ([], 0, False)
+    # Pages of one ticket each: only the empty page's link asked for that size.
+    assert [len(p.dispositions) for p in pages[1:]] == [1, 1, 1]
+    assert [p.done for p in pages] == [False, False, False, True]
+    assert [d.handoff_id for d in dispositions(pages)] == [h.id for h in handoffs]

@@ -1,0 +1,297 @@
+"""Authenticity of inbound webhooks at the receiver: RELIABILITY A1, A2, A5, A6, A7, A8."""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from core.tables import InboundEventRow, QuarantineRow
+from sandbox.signing import zendesk_signature, zendesk_timestamp
+
+SIG = "X-Zendesk-Webhook-Signature"
+TS = "X-Zendesk-Webhook-Signature-Timestamp"
+
+
+def _tamper_byte(body: bytes) -> bytes:
+    return body.replace(b"SOLVED", b"SOLVEE")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "byte_changed",
+        "wrong_secret",
+        "missing_signature",
+        "missing_timestamp",
+        "no_headers",
+        "signature_not_base64",
+        "timestamp_malformed",
+        "timestamp_too_old",
+        "signature_of_other_body",
+    ],
+)
+def test_a1_unauthentic_webhook_is_401_and_stores_nothing(
+    harness: Any,
+    zendesk_event: Callable[..., bytes],
+    signer: Callable[..., dict[str, str]],
+    case: str,
+) -> None:
+    """A1: a changed byte, a wrong secret, a missing or malformed header → 401, and the row
+    count of every table is the same before and after."""
+    body = zendesk_event("evt-a1")
+    headers = signer(body)
+    sent = body
+    if case == "byte_changed":
+        sent = _tamper_byte(body)
+    elif case == "wrong_secret":
+        headers = signer(body, secret="not-the-secret")
+    elif case == "missing_signature":
+        del headers[SIG]
+    elif case == "missing_timestamp":
+        del headers[TS]
+    elif case == "no_headers":
+        headers = {"Content-Type": "application/json"}
+    elif case == "signature_not_base64":
+        headers[SIG] = "%%% not base64 %%%"
+    elif case == "timestamp_malformed":
+        headers[TS] = "yesterday"
+    elif case == "timestamp_too_old":
+        headers = signer(body, when=datetime.now(UTC) - timedelta(minutes=6))
+    elif case == "signature_of_other_body":
+        headers = signer(zendesk_event("evt-other"))
+    before = harness.store.table_counts()
+
+    response = harness.post_event(sent, headers=headers)
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "unauthorized"}
+    assert harness.store.table_counts() == before
+    assert harness.source.parse_calls == 0
+
+
+def test_a2_raw_bytes_are_verified_as_received(harness: Any, signer: Any) -> None:
+    """A2: odd whitespace, unicode escapes and unusual key order are signed and verified as
+    they are; the inbox keeps the exact bytes."""
+    now = datetime.now(UTC).isoformat()
+    body = (
+        '{ "detail" :{"status":"SOLVED" ,\n\t"id": "42", "note": "caf\\u00e9 \\ud83d\\ude00"},'
+        f'\r\n  "time"  :  "{now}",   "id":"evt-\\u00e9-1"  ,"type":"x"   }}\n'
+    ).encode()
+
+    response = harness.post_event(body, headers=signer(body))
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"received": 1, "duplicates": 0}
+    with harness.store.session() as session:
+        row = session.query(InboundEventRow).one()
+        assert row.body == body
+        assert row.event_id == "evt-é-1"
+
+
+def test_a2_url_given_to_the_verifier_is_the_configured_public_url(
+    harness: Any, zendesk_event: Any, known: Any
+) -> None:
+    """A2 (HubSpot v3 signs the URL): the URL comes from BATON_PUBLIC_URL, never from the
+    request's Host header."""
+    body = zendesk_event("evt-url")
+    headers = {**harness_signed(harness, body), "Host": "evil.example", "X-Forwarded-Host": "x"}
+
+    assert harness.post_event(body, headers=headers).status_code == 200
+    assert harness.source.urls == [f"{known.PUBLIC_URL}/webhooks/zendesk"]
+
+
+def harness_signed(harness: Any, body: bytes) -> dict[str, str]:
+    timestamp = zendesk_timestamp(datetime.now(UTC))
+    secret = harness.source.secrets[0]
+    return {SIG: zendesk_signature(secret, timestamp, body), TS: timestamp}
+
+
+def test_a6_rotation_either_secret_verifies_and_a_removed_one_is_rejected(
+    harness: Any, zendesk_event: Any
+) -> None:
+    """A6: with two secrets configured either verifies; once one is removed it is refused."""
+    harness.source.secrets = ["old-secret", "new-secret"]
+
+    assert harness.post_event(zendesk_event("evt-old"), secret="old-secret").status_code == 200
+    assert harness.post_event(zendesk_event("evt-new"), secret="new-secret").status_code == 200
+
+    harness.source.secrets = ["new-secret"]
+    before = harness.store.table_counts()
+    assert harness.post_event(zendesk_event("evt-old-2"), secret="old-secret").status_code == 401
+    assert harness.store.table_counts() == before
+    assert harness.post_event(zendesk_event("evt-new-2"), secret="new-secret").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"this is not json", b'{"id": "evt-1"}', b"[1, 2, 3]", b'{"id": "e", "time": 5}', b""],
+    ids=["not_json", "no_detail", "array", "bad_time", "empty"],
+)
+def test_a7_signed_unreadable_payload_is_quarantined_as_payload_error(
+    harness: Any, service_logs: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    """A7: a signed body the source cannot read → 400, kept as received in quarantine, logged
+    as a payload error and not as an auth failure; the inbox is untouched."""
+    before = harness.store.table_counts()
+
+    response = harness.post_event(body)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "payload_error"}
+    after = harness.store.table_counts()
+    assert after["quarantine"] == before["quarantine"] + 1
+    assert after["inbound_events"] == before["inbound_events"]
+    with harness.store.session() as session:
+        row = session.query(QuarantineRow).one()
+        assert (row.platform, row.body) == ("zendesk", body)
+        assert row.reason.startswith("PayloadError")
+    messages = [r.getMessage() for r in service_logs.records]
+    assert any(m.startswith("webhook.payload_error") for m in messages)
+    assert not any("unauthorized" in m for m in messages)
+
+
+def test_a7_a_source_bug_while_reading_is_a_payload_error_not_a_500(
+    harness: Any, zendesk_event: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A7/A5: an unexpected exception from parse_webhook is quarantined like a PayloadError."""
+
+    def broken(_body: bytes) -> list[Any]:
+        raise RuntimeError("connector bug")
+
+    monkeypatch.setattr(harness.source, "parse_webhook", broken)
+    response = harness.post_event(zendesk_event("evt-bug"))
+    assert response.status_code == 400
+    assert harness.store.table_counts()["quarantine"] == 1
+
+
+def test_a1_a_verifier_crash_fails_closed(
+    harness: Any, zendesk_event: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A1/A5: a verifier raising anything but VerificationError still rejects (401)."""
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise ValueError("connector bug")
+
+    monkeypatch.setattr(harness.source, "verify_webhook", broken)
+    before = harness.store.table_counts()
+    assert harness.post_event(zendesk_event("evt-crash")).status_code == 401
+    assert harness.store.table_counts() == before
+
+
+def test_a8_declared_oversize_body_is_413_before_any_hmac_work(harness: Any, signer: Any) -> None:
+    """A8: a body over the limit (default 1 MiB) → 413, nothing stored, verifier never called."""
+    body = b'{"id": "evt-big", "pad": "' + b"x" * (1024 * 1024) + b'"}'
+    before = harness.store.table_counts()
+
+    response = harness.post_event(body, headers=signer(body))
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_large"
+    assert harness.source.verify_calls == 0
+    assert harness.store.table_counts() == before
+
+
+def test_a8_streamed_oversize_body_without_length_is_cut_off(harness: Any, signer: Any) -> None:
+    """A8: a chunked body (no Content-Length) is refused as soon as it passes the limit."""
+    chunk = b"x" * 65536
+    sent = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal sent
+        for _ in range(40):  # 2.5 MiB in all
+            sent += 1
+            yield chunk
+
+    headers = signer(b"irrelevant")
+    response = harness.client.post("/webhooks/zendesk", content=chunks(), headers=headers)
+
+    assert response.status_code == 413
+    assert harness.source.verify_calls == 0
+    assert harness.store.table_counts()["inbound_events"] == 0
+
+
+def test_a8_body_at_the_limit_is_read(make_harness: Any, sqlite_store: Any, signer: Any) -> None:
+    """A8: the limit is inclusive: a body of exactly the limit is verified."""
+    h = make_harness(sqlite_store, max_body_bytes=64)
+    body = b"{" + b" " * 62 + b"}"
+    assert len(body) == 64
+    assert h.post_event(body, headers=signer(body)).status_code == 400  # read, then unreadable
+    assert h.source.verify_calls == 1
+    assert h.post_event(body + b" ", headers=signer(body + b" ")).status_code == 413
+    assert h.source.verify_calls == 1
+
+
+# --- A5: whatever arrives, never a 500 -----------------------------------------------------
+
+_TOKEN = st.text(string.ascii_letters + string.digits + "-_", min_size=1, max_size=20)
+_VALUE = st.text(string.ascii_letters + string.digits + string.punctuation + " \t", max_size=60)
+_HEADER_NAMES = st.one_of(
+    st.sampled_from(
+        [SIG, TS, "x-zendesk-webhook-signature", "Content-Type", "Content-Encoding", "X-Other"]
+    ),
+    _TOKEN.filter(lambda n: n.lower() not in {"content-length", "host", "transfer-encoding"}),
+)
+
+
+@st.composite
+def _requests(draw: st.DrawFn) -> tuple[dict[str, str], bytes, bool]:
+    """Headers and body: random, or correctly signed (random or event-shaped body)."""
+    kind = draw(st.sampled_from(["random", "signed_random", "signed_event", "event", "tampered"]))
+    if kind == "random":
+        headers = draw(st.dictionaries(_HEADER_NAMES, _VALUE, max_size=6))
+        return headers, draw(st.binary(max_size=300)), False
+    if kind == "signed_random":
+        body = draw(st.one_of(st.binary(max_size=300), st.text(max_size=100).map(str.encode)))
+    else:
+        doc: dict[str, Any] = {
+            "id": draw(st.text(max_size=60)),
+            "time": draw(
+                st.one_of(st.just(datetime.now(UTC).isoformat()), st.sampled_from(["x", 7, None]))
+            ),
+            "detail": draw(
+                st.fixed_dictionaries(
+                    {
+                        "id": st.one_of(st.text(max_size=70), st.integers()),
+                        "status": st.one_of(st.sampled_from(["solved", "OPEN"]), st.text()),
+                    }
+                )
+            ),
+        }
+        body = json.dumps(doc, ensure_ascii=draw(st.booleans())).encode()
+    timestamp = zendesk_timestamp(datetime.now(UTC))
+    headers = {SIG: zendesk_signature("a5-secret", timestamp, body), TS: timestamp}
+    if kind == "tampered":
+        body = body + b" "
+    return headers, body, kind != "tampered"
+
+
+@settings(
+    max_examples=1_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(request=_requests())
+def test_a5_any_headers_and_bytes_never_give_a_500(
+    a5_harness: Any, request: tuple[dict[str, str], bytes, bool]
+) -> None:
+    """A5: whatever the headers and bytes (≥ 1,000 examples) the answer is 200, 400, 401 or
+    413 — never a 500 — and unsigned requests never get past 401/413."""
+    headers, body, signed = request
+    response = a5_harness.client.post("/webhooks/zendesk", content=body, headers=headers)
+    event(f"status {response.status_code}")
+    assert response.status_code in {200, 400, 401, 413}
+    if not signed:
+        assert response.status_code in {401, 413}
+
+
+@pytest.fixture
+def a5_harness(make_harness: Any, sqlite_store: Any, fake_source: Any) -> Any:
+    """A harness with a small body limit (so 413 is reached too) and a known secret."""
+    return make_harness(sqlite_store, source=fake_source(["a5-secret"]), max_body_bytes=256)

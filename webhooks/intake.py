@@ -1,0 +1,263 @@
+"""The handoff API: ``POST /v1/handoffs`` and ``GET /v1/handoffs/{id}``.
+
+A handoff is authenticated (API key), size-checked before it is read, validated (422 with
+field paths and never an input value, RELIABILITY C4), redacted with the mapping folder's rules
+*before* anything is stored (C5), then stored with its delivery in one transaction. The
+handoff id is the idempotency key: the same id and body again is answered with the existing
+status (200), the same id with another body is a conflict (409).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from core.disposition import latest
+from core.errors import Problem, ValidationError
+from core.handoff import Handoff, parse_handoff
+from core.mapping import REDACTION_FILE
+from core.redact import Redactor, default_redactor, load_rules
+from core.store import Store
+from core.tables import DeliveryRow, HandoffRow
+from webhooks.auth import (
+    STORE_ERRORS,
+    ApiKeys,
+    BadContentLength,
+    BodyTooLarge,
+    error_response,
+    read_body,
+    unauthorized_bearer,
+    unavailable,
+)
+from webhooks.observability import Metrics, describe, event
+
+log = logging.getLogger(__name__)
+
+HANDOFF_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "One handoff document (its JSON Schema: `baton schema handoff`).",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+_PROBLEMS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string", "enum": ["invalid_handoff"]},
+        "problems": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def load_redactor(mappings_dir: Path) -> Redactor:
+    """The mapping folder's redaction: the built-in rules plus ``redaction.yaml`` if present.
+
+    Raises MappingError (a ConfigError) when that file is invalid.
+    """
+    rules_file = mappings_dir / REDACTION_FILE
+    if not rules_file.exists():
+        return default_redactor()
+    return Redactor(load_rules(rules_file))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _problems(problems: Collection[Problem]) -> list[dict[str, str]]:
+    return [{"path": p.path, "message": p.message} for p in problems]
+
+
+class HandoffIntake:
+    """The handoff endpoints over one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        keys: ApiKeys,
+        redactor: Redactor,
+        *,
+        platforms: Collection[str],
+        default_platform: str,
+        max_body_bytes: int,
+        metrics: Metrics,
+        after_write: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.keys = keys
+        self.redactor = redactor
+        self.platforms = frozenset(platforms)
+        self.default_platform = default_platform
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+        self.after_write = after_write
+
+    def router(self) -> APIRouter:
+        """The routes, ready for ``app.include_router``."""
+        router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
+        router.add_api_route(
+            "",
+            self.submit,
+            methods=["POST"],
+            status_code=202,
+            summary="Submit a handoff",
+            response_model=None,
+            openapi_extra={"requestBody": HANDOFF_REQUEST_BODY},
+            responses={
+                200: {"description": "This id was already received with the same body."},
+                202: {"description": "Received; `status_url` follows its delivery."},
+                401: {"description": "Missing or wrong API key (`Authorization: Bearer …`)."},
+                409: {"description": "This id was already received with another body."},
+                413: {"description": "Body over the size limit."},
+                422: {
+                    "description": "Invalid handoff; every problem with its field path.",
+                    "content": {"application/json": {"schema": _PROBLEMS_SCHEMA}},
+                },
+                503: {"description": "Store unreachable; nothing stored; retry."},
+            },
+        )
+        router.add_api_route(
+            "/{handoff_id}",
+            self.status,
+            methods=["GET"],
+            summary="A handoff's status, delivery, ticket and dispositions",
+            response_model=None,
+            responses={
+                401: {"description": "Missing or wrong API key."},
+                404: {"description": "No handoff with this id."},
+                503: {"description": "Store unreachable; retry."},
+            },
+        )
+        return router
+
+    async def submit(self, request: Request) -> Response:
+        """Accept one handoff (see the module docstring for the answers)."""
+        if not self.keys.accepts(request.headers.get("authorization")):
+            self._count("unauthorized")
+            event(log, logging.WARNING, "handoff.unauthorized")
+            return unauthorized_bearer()
+        try:
+            raw = await read_body(request, self.max_body_bytes)
+        except BodyTooLarge:
+            self._count("too_large")
+            return error_response(413, "too_large", limit=self.max_body_bytes)
+        except BadContentLength:
+            self._count("invalid")
+            return error_response(400, "bad_request")
+        return await run_in_threadpool(self._accept, raw)
+
+    def _accept(self, raw: bytes) -> Response:
+        try:
+            handoff = parse_handoff(raw)
+        except ValidationError as exc:
+            return self._invalid(exc.problems)
+        platform = handoff.destination or self.default_platform
+        if platform not in self.platforms:
+            enabled = ", ".join(sorted(self.platforms)) or "none"
+            where = "destination" if handoff.destination else "default platform"
+            return self._invalid(
+                [Problem("destination", f"{where} '{platform}' is not enabled; enabled: {enabled}")]
+            )
+        redacted = self.redactor.redact_handoff(handoff)
+        try:
+            result = self.store.add_handoff(redacted, platform)
+            existing = None
+            if not result.created and not result.conflict:
+                existing = self.status_document(handoff.id)
+        except STORE_ERRORS as exc:
+            self._count("unavailable")
+            event(log, logging.ERROR, "handoff.unavailable", id=handoff.id, error=describe(exc))
+            return unavailable()
+        if result.conflict:
+            self._count("conflict")
+            event(log, logging.WARNING, "handoff.conflict", id=handoff.id)
+            return error_response(409, "handoff_conflict")
+        if existing is not None:
+            self._count("existing")
+            return JSONResponse(existing, status_code=200)
+        self._count("created")
+        event(log, logging.INFO, "handoff.received", id=handoff.id, platform=platform)
+        self.after_write()
+        return self._received(redacted, platform)
+
+    def _received(self, handoff: Handoff, platform: str) -> Response:
+        url = f"/v1/handoffs/{handoff.id}"
+        body = {"id": handoff.id, "status": "received", "platform": platform, "status_url": url}
+        return JSONResponse(body, status_code=202, headers={"Location": url})
+
+    def _invalid(self, problems: Collection[Problem]) -> Response:
+        self._count("invalid")
+        event(
+            log,
+            logging.INFO,
+            "handoff.invalid",
+            problems=len(problems),
+            paths=",".join(p.path or "<root>" for p in problems)[:200],
+        )
+        return JSONResponse(
+            {"error": "invalid_handoff", "problems": _problems(problems)}, status_code=422
+        )
+
+    def _count(self, result: str) -> None:
+        self.metrics.handoffs.labels(result=result).inc()
+
+    async def status(self, handoff_id: str, request: Request) -> Response:
+        """The status document of one handoff, or 404."""
+        if not self.keys.accepts(request.headers.get("authorization")):
+            return unauthorized_bearer()
+        try:
+            document = await run_in_threadpool(self.status_document, handoff_id)
+        except STORE_ERRORS as exc:
+            event(log, logging.ERROR, "handoff.status_unavailable", error=describe(exc))
+            return unavailable()
+        if document is None:
+            return error_response(404, "not_found")
+        return JSONResponse(document)
+
+    def status_document(self, handoff_id: str) -> dict[str, Any] | None:
+        """``{id, platform, status, delivery, ticket, disposition, history}`` or None."""
+        with self.store.session() as session:
+            row = session.get(HandoffRow, handoff_id)
+            if row is None:
+                return None
+            platform, status = row.platform, row.status
+            delivery = session.scalars(
+                select(DeliveryRow).where(
+                    DeliveryRow.handoff_id == handoff_id, DeliveryRow.platform == platform
+                )
+            ).one_or_none()
+            delivery_doc = None
+            if delivery is not None:
+                delivery_doc = {
+                    "state": delivery.state,
+                    "attempts": delivery.attempts,
+                    "next_attempt_at": _iso(delivery.next_attempt_at),
+                    "last_error": delivery.last_error,
+                }
+        link = self.store.ticket_link(handoff_id)
+        history = self.store.dispositions(handoff_id)
+        current = latest(history)
+        return {
+            "id": handoff_id,
+            "platform": platform,
+            "status": status,
+            "delivery": delivery_doc,
+            "ticket": None
+            if link is None
+            else {"platform": link.platform, "id": link.ticket_id, "url": link.ticket_url},
+            "disposition": None if current is None else current.model_dump(mode="json"),
+            "history": [d.model_dump(mode="json") for d in history],
+        }

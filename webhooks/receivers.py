@@ -1,0 +1,217 @@
+"""``POST /webhooks/{platform}``: verify, record, acknowledge. Nothing else on this path.
+
+The order is the contract (RELIABILITY A1–A8, D1–D2, K1–K3):
+
+1. size: a body over the limit is refused with 413 before any HMAC work (A8);
+2. authenticity: the raw bytes exactly as received, lower-case header names and the public
+   URL from the settings (never the Host header) go to the source's ``verify_webhook``; any
+   failure is 401 and nothing is stored anywhere (A1, A2);
+3. reading: a signed body the source cannot read is quarantined and answered 400 — a payload
+   error, not an auth failure (A7);
+4. recording: each event goes into the inbox, whose unique ``(platform, event_id)`` decides
+   duplicates (D1, D2); then 200 at once. The inbox processor does the rest after the
+   acknowledgement, so no platform API is ever called here (K1).
+
+A store that cannot be reached is 503 with ``Retry-After`` (senders retry 5xx; K2). No
+transient failure is answered with a status a sender would not retry, and nothing answers 410
+(K3). Whatever arrives, the answer is 200, 400, 401, 404, 413 or 503 — never 500 (A5).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from core.errors import PayloadError, VerificationError
+from core.ports import WebhookEvent, WebhookSource
+from core.store import Store
+from webhooks.auth import (
+    BadContentLength,
+    BodyTooLarge,
+    error_response,
+    read_body,
+    unavailable,
+)
+from webhooks.observability import Metrics, describe, event
+
+log = logging.getLogger(__name__)
+
+MAX_EVENT_ID_CHARS = 256  # the inbox column's size
+_MAX_REASON_CHARS = 200
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _checked(events: object) -> list[WebhookEvent]:
+    """The source's events, or PayloadError when one could not be stored as an inbox key."""
+    if not isinstance(events, list):
+        raise PayloadError("the source returned no event list")
+    for item in events:
+        if not isinstance(item, WebhookEvent):
+            raise PayloadError("the source returned something that is not a WebhookEvent")
+        if not isinstance(item.event_id, str) or not 0 < len(item.event_id) <= MAX_EVENT_ID_CHARS:
+            raise PayloadError(f"event id must be 1 to {MAX_EVENT_ID_CHARS} characters")
+    return events
+
+
+class WebhookReceiver:
+    """The webhook endpoint for every configured source."""
+
+    def __init__(
+        self,
+        store: Store,
+        sources: Mapping[str, WebhookSource],
+        *,
+        public_url: Callable[[str], str],
+        max_body_bytes: int,
+        metrics: Metrics,
+        after_write: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.sources = dict(sources)
+        self.public_url = public_url
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+        self.after_write = after_write
+        self.clock = clock or _utcnow
+
+    def router(self) -> APIRouter:
+        """The route, ready for ``app.include_router``."""
+        router = APIRouter(tags=["webhooks"])
+        router.add_api_route(
+            "/webhooks/{platform}",
+            self.receive,
+            methods=["POST"],
+            summary="Receive a platform's signed webhook",
+            response_model=None,
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "description": "The platform's webhook body, exactly as it signed it.",
+                    "content": {"application/octet-stream": {"schema": {}}},
+                }
+            },
+            responses={
+                200: {"description": "Recorded: `{received, duplicates}`."},
+                400: {"description": "Signed but unreadable: kept in quarantine."},
+                401: {"description": "Not proven authentic; nothing stored."},
+                404: {"description": "No webhook source for this platform."},
+                413: {"description": "Body over the size limit; not read."},
+                503: {"description": "Store unreachable; nothing acknowledged; retry."},
+            },
+        )
+        return router
+
+    async def receive(self, platform: str, request: Request) -> Response:
+        """Verify, record and acknowledge one webhook request."""
+        source = self.sources.get(platform)
+        if source is None:
+            return error_response(404, "not_found")
+        started = time.perf_counter()
+        try:
+            try:
+                body = await read_body(request, self.max_body_bytes)
+            except BodyTooLarge:
+                self._count(platform, "too_large")
+                event(log, logging.WARNING, "webhook.too_large", platform=platform)
+                return error_response(413, "too_large", limit=self.max_body_bytes)
+            except BadContentLength:
+                self._count(platform, "bad_request")
+                return error_response(400, "bad_request")
+            headers = {name.lower(): value for name, value in request.headers.items()}
+            return await run_in_threadpool(self._handle, platform, source, headers, body)
+        finally:
+            self.metrics.webhook_seconds.labels(platform=platform).observe(
+                time.perf_counter() - started
+            )
+
+    def _handle(
+        self, platform: str, source: WebhookSource, headers: dict[str, str], body: bytes
+    ) -> Response:
+        rejected = self._verify(platform, source, headers, body)
+        if rejected is not None:
+            return rejected
+        try:
+            events = _checked(source.parse_webhook(body))
+        except PayloadError as exc:
+            return self._quarantine(platform, f"PayloadError: {exc}", body)
+        except Exception as exc:  # a source bug is still a payload problem, never a 500
+            return self._quarantine(platform, f"unreadable ({type(exc).__name__})", body)
+        return self._record(platform, events, body)
+
+    def _verify(
+        self, platform: str, source: WebhookSource, headers: dict[str, str], body: bytes
+    ) -> Response | None:
+        try:
+            source.verify_webhook(headers, body, url=self.public_url(platform), now=self.clock())
+        except VerificationError as exc:
+            reason = str(exc)[:_MAX_REASON_CHARS]
+            return self._unauthorized(platform, reason)
+        except Exception as exc:  # fail closed: only a clean return proves authenticity
+            return self._unauthorized(platform, f"verifier failed ({type(exc).__name__})")
+        return None
+
+    def _unauthorized(self, platform: str, reason: str) -> Response:
+        self._count(platform, "unauthorized")
+        event(log, logging.WARNING, "webhook.unauthorized", platform=platform, reason=reason)
+        return error_response(401, "unauthorized")
+
+    def _quarantine(self, platform: str, reason: str, body: bytes) -> Response:
+        try:
+            self.store.quarantine(platform, reason, body)
+        except Exception as exc:
+            return self._unavailable(platform, exc)
+        self._count(platform, "payload_error")
+        event(
+            log,
+            logging.WARNING,
+            "webhook.payload_error",
+            platform=platform,
+            reason=reason[:_MAX_REASON_CHARS],
+            bytes=len(body),
+        )
+        return error_response(400, "payload_error")
+
+    def _record(self, platform: str, events: list[WebhookEvent], body: bytes) -> Response:
+        # Each event is stored with the whole signed body it came in; the processor picks its
+        # event out of it again by id. Events already recorded before a failure are
+        # duplicates on the sender's retry, so a partial failure still has one effect (D5).
+        new = duplicates = 0
+        try:
+            for item in events:
+                if self.store.record_inbound_event(platform, item.event_id, body):
+                    new += 1
+                else:
+                    duplicates += 1
+        except Exception as exc:
+            return self._unavailable(platform, exc)
+        if new:
+            self.after_write()
+        self._count(platform, "duplicate" if events and not new else "verified")
+        event(
+            log,
+            logging.INFO,
+            "webhook.received",
+            platform=platform,
+            events=len(events),
+            duplicates=duplicates,
+        )
+        return JSONResponse({"received": len(events), "duplicates": duplicates})
+
+    def _unavailable(self, platform: str, exc: Exception) -> Response:
+        self._count(platform, "unavailable")
+        event(log, logging.ERROR, "webhook.unavailable", platform=platform, error=describe(exc))
+        return unavailable()
+
+    def _count(self, platform: str, result: str) -> None:
+        self.metrics.webhooks.labels(platform=platform, result=result).inc()
