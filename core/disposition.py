@@ -59,11 +59,13 @@ class Disposition(BaseModel):
 def latest(history: Iterable[Disposition]) -> Disposition | None:
     """The current state: the observation with the newest platform timestamp.
 
-    Ties keep the first seen, so a redelivered copy of the same event changes nothing.
+    ``history`` is in recording order. On a tie the later-recorded observation wins: some
+    platforms stamp whole seconds, so a create and a solve can share one, and the solve is
+    recorded after it. (An identical redelivery is never recorded twice, so it changes nothing.)
     """
     current: Disposition | None = None
     for item in history:
-        if current is None or item.occurred_at > current.occurred_at:
+        if current is None or item.occurred_at >= current.occurred_at:
             current = item
     return current
 

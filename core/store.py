@@ -23,7 +23,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import ColumnElement, and_, create_engine, event, func, or_, select
+from sqlalchemy import ColumnElement, and_, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -193,6 +193,8 @@ class Store:
         backend = parsed.get_backend_name()
         if backend == "postgresql":
             engine_kwargs.setdefault("pool_pre_ping", True)
+        # Error messages must not quote bound parameters: they hold handoff and webhook bodies.
+        engine_kwargs.setdefault("hide_parameters", True)
         self.engine: Engine = create_engine(parsed, **engine_kwargs)
         if backend == "sqlite":
             _configure_sqlite(self.engine)
@@ -518,7 +520,11 @@ class Store:
             .order_by(DispositionRow.occurred_at, DispositionRow.id)
         )
         with self._reading() as session:
-            return [Disposition.model_validate_json(data) for data in session.scalars(stmt)]
+            # A row linked after the fact (backfilled) has the id in its column only.
+            return [
+                Disposition.model_validate_json(data).model_copy(update={"handoff_id": handoff_id})
+                for data in session.scalars(stmt)
+            ]
 
     def current_disposition(self, handoff_id: str) -> Disposition | None:
         """The newest observation by the platform's own timestamp, never by arrival (D4)."""
@@ -661,6 +667,16 @@ def _link(session: Session, row: DeliveryRow, ticket_id: str, ticket_url: str | 
         raise IdempotencyConflict(
             f"ticket {ticket_id} is already linked to another handoff", platform=platform
         ) from None
+    # A webhook about the ticket may have been processed before this link existed.
+    session.execute(
+        update(DispositionRow)
+        .where(
+            DispositionRow.platform == platform,
+            DispositionRow.ticket_id == ticket_id,
+            DispositionRow.handoff_id.is_(None),
+        )
+        .values(handoff_id=handoff_id)
+    )
 
 
 def _set_handoff_status(session: Session, handoff_id: str, status: str) -> None:

@@ -468,3 +468,15 @@ def test_c2_database_password_never_shown() -> None:
     with pytest.raises(ConfigError) as caught:
         Store("not a url s3cr3t-pw")
     assert "s3cr3t-pw" not in str(caught.value)
+
+
+def test_a_disposition_recorded_before_its_link_joins_the_handoff(store: Store) -> None:
+    """A webhook processed before complete_delivery commits is not orphaned."""
+    store.add_handoff(make_handoff(), "zendesk")
+    early = make_disposition("open", T0).model_copy(update={"handoff_id": None})
+    store.add_disposition(early)
+    assert store.dispositions("h-1") == []
+    [claimed] = store.claim_deliveries("worker-a", now=datetime.now(UTC))
+    store.complete_delivery(claimed.delivery_id, "worker-a", ticket_id="42", ticket_url=None)
+    [joined] = store.dispositions("h-1")
+    assert (joined.handoff_id, joined.ticket_id, joined.outcome) == ("h-1", "42", "open")
