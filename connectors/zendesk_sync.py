@@ -40,8 +40,9 @@ def sync_disposition(
 ) -> Disposition | None:
     """The disposition a sync run reports for one Baton ticket; None when it cannot say.
 
-    Outcome comes from the status alone (reopens and transfers are counted, not replayed), so
-    a sync run reports the ticket's current state.
+    Outcome comes from the status, except that a ticket still being worked on after a reopen
+    (or a move to another group) is ``reopened`` (``transferred``), as webhooks report it: a
+    webhook and a sync run that see the same update then agree, and count as one observation.
     """
     status = ticket_status(ticket)
     outcome = statuses.get(status)
@@ -49,6 +50,12 @@ def sync_disposition(
     ticket_id = _id_text(ticket.get("id"))
     if outcome is None or occurred_at is None or ticket_id is None:
         return None
+    measured = metric_fields(metrics or {})
+    if outcome in ("open", "pending"):
+        if measured["reopen_count"]:
+            outcome = "reopened"
+        elif measured["transfer_count"]:
+            outcome = "transferred"
     try:
         return Disposition(
             handoff_id=handoff_id_or_none(ticket.get("external_id")),
@@ -61,7 +68,7 @@ def sync_disposition(
             group=_id_text(ticket.get("group_id")),
             occurred_at=occurred_at,
             source="sync",
-            **metric_fields(metrics or {}),
+            **measured,
             **csat_fields(ticket.get("satisfaction_rating")),
         )
     except pydantic.ValidationError:

@@ -158,9 +158,9 @@ def db_upgrade() -> None:
     out.print(f"[green]ok[/] schema is current in {masked_url(url)}", highlight=False)
 
 
-@app.command("demo")
+@mappings_app.command("summary")
 @bad_input_exits_2
-def demo(
+def summary(
     examples: Annotated[
         Path, typer.Option(help="Folder of example handoffs.", file_okay=False)
     ] = Path("examples/handoffs"),

@@ -509,6 +509,7 @@ class Store:
                 with s.begin_nested():
                     s.add(row)
             except IntegrityError:
+                _enrich(s, d)
                 return False
         return True
 
@@ -677,6 +678,43 @@ def _link(session: Session, row: DeliveryRow, ticket_id: str, ticket_url: str | 
         )
         .values(handoff_id=handoff_id)
     )
+
+
+_MEASURES = (
+    "first_response_seconds",
+    "resolution_seconds",
+    "reopen_count",
+    "transfer_count",
+    "csat",
+    "csat_raw",
+)
+
+
+def _enrich(session: Session, d: Disposition) -> None:
+    """Fill measures the stored copy of this observation lacks (a webhook saw the change, a
+    sync run later read its metrics and CSAT): still one observation, now complete."""
+    stmt = select(DispositionRow).where(
+        DispositionRow.platform == d.platform,
+        DispositionRow.ticket_id == d.ticket_id,
+        DispositionRow.occurred_at == d.occurred_at,
+        DispositionRow.outcome == d.outcome,
+    )
+    stored = session.scalars(stmt).one_or_none()
+    if stored is None:
+        return
+    known = Disposition.model_validate_json(stored.data)
+    missing = {
+        name: getattr(d, name)
+        for name in _MEASURES
+        if _measured(getattr(d, name), name) and not _measured(getattr(known, name), name)
+    }
+    if missing:
+        stored.data = known.model_copy(update=missing).model_dump_json()
+
+
+def _measured(value: object, name: str) -> bool:
+    # Counts default to 0, so 0 says nothing; a CSAT of 0.0 is a real (bad) rating.
+    return value is not None and not (name.endswith("_count") and value == 0)
 
 
 def _set_handoff_status(session: Session, handoff_id: str, status: str) -> None:

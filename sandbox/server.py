@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -46,10 +46,17 @@ class RunningServer:
                 return True
         return False
 
-    def stop(self) -> None:
-        """Ask the server to exit and wait for its thread."""
+    def stop(self, grace: float = 1.0) -> None:
+        """Ask the server to exit; after ``grace`` seconds stop waiting for open requests.
+
+        A fault may be holding an answer back for much longer (``latency_after_commit``):
+        a test's teardown should not wait it out.
+        """
         self._server.should_exit = True
-        self._thread.join(timeout=_START_TIMEOUT)
+        self._thread.join(timeout=grace)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(timeout=_START_TIMEOUT)
 
     def __enter__(self) -> RunningServer:
         return self
@@ -66,14 +73,24 @@ class RunningServer:
 ServedApp = RunningServer
 
 
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
-    """Start ``app`` on ``host:port`` (0 picks a free port) and return once it accepts requests."""
+def serve_in_thread(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    lifespan: Literal["auto", "on", "off"] = "off",
+) -> RunningServer:
+    """Start ``app`` on ``host:port`` (0 picks a free port) and return once it accepts requests.
+
+    ``lifespan="on"`` runs the app's startup and shutdown (Baton's service starts its
+    background jobs there); the sandboxes have none.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, host=host, port=bound_port, log_level="warning", lifespan="off", http="h11"
+        app, host=host, port=bound_port, log_level="warning", lifespan=lifespan, http="h11"
     )
     server = uvicorn.Server(config)
 

@@ -298,6 +298,14 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
         once: Annotated[
             bool, typer.Option("--once", help="Deliver what is due now, then exit.")
         ] = False,
+        lease_seconds: Annotated[
+            float,
+            typer.Option(
+                min=1,
+                help="How long a claimed delivery stays leased; a crashed worker's claims "
+                "are retried once their lease has run out.",
+            ),
+        ] = 60,
         mappings: MappingsDir = Path("mappings"),
     ) -> None:
         """Deliver handoffs: create each one's ticket exactly once, until SIGINT/SIGTERM.
@@ -309,7 +317,9 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
         creators: dict[str, TicketCreator] = dict(connectors.items())
         try:
             with _store(deps) as store:
-                workers = delivery_workers(store, creators, concurrency=concurrency)
+                workers = delivery_workers(
+                    store, creators, concurrency=concurrency, lease_seconds=lease_seconds
+                )
                 names = ", ".join(connectors)
                 if once:
                     with ThreadPoolExecutor(concurrency) as pool:
@@ -463,26 +473,13 @@ class _RunningSandbox:
 
 
 def _start_zendesk(options: _SandboxOptions) -> _RunningSandbox:
-    from core.catalog import load_catalog
-    from sandbox import server, zendesk
+    from webhooks.embedded import start_zendesk_sandbox
 
-    catalog = load_catalog(options.mappings / "catalogs" / "zendesk.json")
-    state = zendesk.ZendeskState.from_catalog(catalog, rate_limit=options.rate_limit)
-    try:
-        box = server.ZendeskSandbox(state, port=options.zendesk_port).start()
-    except OSError as exc:
-        raise ConfigError(
-            f"zendesk sandbox: cannot listen on 127.0.0.1:{options.zendesk_port} "
-            f"({exc.strerror or type(exc).__name__}); choose another --zendesk-port"
-        ) from None
-    creds: dict[str, str] = box.credentials
-    env = {
-        "BATON_ZENDESK_URL": box.base_url,
-        "BATON_ZENDESK_SUBDOMAIN": creds["subdomain"],
-        "BATON_ZENDESK_EMAIL": creds["email"],
-        "BATON_ZENDESK_TOKEN": creds["token"],
-    }
-    return _RunningSandbox("zendesk", box.base_url, creds, env, box.stop)
+    local = start_zendesk_sandbox(
+        options.mappings, port=options.zendesk_port, rate_limit=options.rate_limit
+    )
+    box = local.sandbox
+    return _RunningSandbox("zendesk", box.base_url, box.credentials, local.env, local.stop)
 
 
 # One starter per platform sandbox; Salesforce (8602) and HubSpot (8603) join here.

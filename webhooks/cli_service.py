@@ -152,9 +152,30 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8600,
+        worker: Annotated[
+            bool,
+            typer.Option(
+                "--worker/--no-worker",
+                help="Deliver handoffs in this process too (--no-worker: run `baton worker`).",
+            ),
+        ] = True,
+        sandbox: Annotated[
+            bool,
+            typer.Option(
+                "--sandbox",
+                help="Embedded default: run the platform sandboxes here and point Baton at "
+                "them (no credentials needed).",
+            ),
+        ] = False,
+        sandbox_port: Annotated[
+            int, typer.Option(help="Zendesk sandbox port with --sandbox.", min=1, max=65535)
+        ] = 8601,
     ) -> None:
         """Run the HTTP service: handoff intake, webhook receivers, health and metrics."""
         configure_logging()
+        if sandbox:
+            _serve_embedded(host, port, sandbox_port)
+            return
         settings = ServiceSettings.from_env()
         if not os.environ.get(ENV_NAMES["public_url"], "").strip():
             event(
@@ -166,7 +187,9 @@ def register(app: typer.Typer) -> None:
             )
         store = open_store()
         try:
-            service = build_service(settings, store)
+            service = (
+                _service_with_worker(settings, store) if worker else build_service(settings, store)
+            )
         except BaseException:
             store.close()
             raise
@@ -174,3 +197,44 @@ def register(app: typer.Typer) -> None:
             uvicorn.run(service.app, host=host, port=port, log_config=None, access_log=False)
         finally:
             service.close()
+
+
+def _service_with_worker(settings: ServiceSettings, store: Store) -> Service:
+    from core.delivery import BackgroundJob as DeliveryJob
+    from core.delivery import delivery_workers
+
+    connectors = enabled_connectors(settings)
+    worker = DeliveryJob(delivery_workers(store, dict(connectors.items())))
+    return build_service(settings, store, connectors=connectors, jobs=[worker])
+
+
+def _serve_embedded(host: str, port: int, sandbox_port: int) -> None:
+    from rich.console import Console
+
+    from webhooks.embedded import build_embedded
+
+    settings = ServiceSettings.from_env()
+    public_url = f"http://{host}:{port}"
+    store = open_store()
+    try:
+        embedded = build_embedded(
+            store, settings.mappings_dir, public_url=public_url, sandbox_port=sandbox_port
+        )
+    except BaseException:
+        store.close()
+        raise
+    console = Console(stderr=True, highlight=False)
+    console.print(f"Zendesk sandbox  {embedded.zendesk.sandbox.base_url}")
+    console.print(f"Baton service    {public_url}   (OpenAPI: {public_url}/docs)")
+    console.print(f"Database         {masked_url(database_url())}")
+    if not os.environ.get("BATON_API_KEYS"):
+        console.print(f"API key          {embedded.api_key}   (made for this run)")
+    console.print(
+        f"Post a handoff:  curl -H 'Authorization: Bearer <key>' -H 'Content-Type: "
+        f"application/json' --data @examples/handoffs/01-vip-refund-dispute.json "
+        f"{public_url}/v1/handoffs"
+    )
+    try:
+        uvicorn.run(embedded.service.app, host=host, port=port, log_config=None, access_log=False)
+    finally:
+        embedded.close()

@@ -200,7 +200,7 @@ def test_sync_reports_a_solved_ticket_resolved_with_metrics(harness: Harness) ->
     assert found.resolution_seconds >= 600
 
 
-def test_sync_counts_a_reopen(harness: Harness) -> None:
+def test_sync_reports_a_reopened_ticket_as_webhooks_do(harness: Harness) -> None:
     since = harness.now() - timedelta(hours=1)
     handoff = new_handoff()
     ref = harness.connector.create_ticket(handoff)
@@ -213,7 +213,7 @@ def test_sync_counts_a_reopen(harness: Harness) -> None:
         for d in dispositions(list(harness.connector.changes(None, since=since)))
         if d.handoff_id == handoff.id
     ]
-    assert found.outcome == "open"
+    assert found.outcome == "reopened"
     assert found.reopen_count == 1
 
 

@@ -480,3 +480,29 @@ def test_a_disposition_recorded_before_its_link_joins_the_handoff(store: Store) 
     store.complete_delivery(claimed.delivery_id, "worker-a", ticket_id="42", ticket_url=None)
     [joined] = store.dispositions("h-1")
     assert (joined.handoff_id, joined.ticket_id, joined.outcome) == ("h-1", "42", "open")
+
+
+def test_s1_a_repeated_observation_stays_one_row_but_gains_the_sync_measures(
+    store: Store,
+) -> None:
+    """A webhook and a sync run see the same update: one effect, with sync's metrics kept."""
+    store.add_handoff(make_handoff(), "zendesk")
+    seen = make_disposition("resolved", T0)
+    assert store.add_disposition(seen) is True
+    synced = seen.model_copy(
+        update={"source": "sync", "resolution_seconds": 2_820, "csat": 1.0, "csat_raw": "good"}
+    )
+    assert store.add_disposition(synced) is False
+    [only] = store.dispositions("h-1")
+    assert (only.source, only.resolution_seconds, only.csat) == ("webhook", 2_820, 1.0)
+    assert store.add_disposition(synced) is False
+    assert len(store.dispositions("h-1")) == 1
+
+
+def test_a_bad_csat_of_zero_is_kept_when_enriching(store: Store) -> None:
+    store.add_handoff(make_handoff(), "zendesk")
+    seen = make_disposition("resolved", T0)
+    store.add_disposition(seen)
+    store.add_disposition(seen.model_copy(update={"csat": 0.0, "csat_raw": "bad"}))
+    [only] = store.dispositions("h-1")
+    assert (only.csat, only.csat_raw) == (0.0, "bad")

@@ -1,0 +1,346 @@
+"""O1 end to end: a real ``kill -9`` of ``baton worker`` in the crash window, then a restart.
+
+The window O1 is about lies between the platform applying a create and Baton committing the
+ticket link. A worker that dies there leaves a ticket on the platform that Baton knows nothing
+about; its delivery row is still leased, with one attempt counted. When the lease runs out the
+next worker claims the row again (attempt 2, so not a first attempt): the Zendesk connector
+then looks the ticket up by ``external_id`` before creating anything and finds the one that
+is already there, and Baton links to it. Exactly one ticket, whatever the timing.
+
+Both sides of the window are exercised against the Zendesk sandbox, running in the test
+process, with the worker as a separate OS process on a SQLite file:
+
+* ``latency_after_commit``: the sandbox creates the ticket and holds the answer back for 30 s;
+  while the worker waits for it, the test sends SIGKILL (nothing of the answer reached it, and
+  nothing was committed), waits out the 2 s lease and runs ``baton worker --once``.
+* ``drop_after_commit``: the sandbox creates the ticket and drops the connection; the worker
+  sees a connection error and schedules a retry (the backoff is at least 30 s). The test kills
+  the worker, moves the retry's due time to now instead of waiting out the backoff, and runs
+  ``baton worker --once``.
+
+In both, the sandbox's request log shows a single ``POST /api/v2/tickets.json`` and then the
+restarted worker's look-up ``GET /api/v2/tickets.json?external_id=<handoff id>``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+from urllib.parse import parse_qs
+
+import pytest
+from sqlalchemy import update
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from core.catalog import load_catalog
+from core.handoff import parse_handoff
+from core.store import DeliveryView, Store
+from core.tables import DeliveryRow, utcnow
+from sandbox.faults import Fault
+from sandbox.server import ZendeskSandbox
+from sandbox.zendesk import ZendeskState
+
+ROOT = Path(__file__).resolve().parents[2]
+HANDOFF_FILE = ROOT / "examples" / "handoffs" / "01-vip-refund-dispute.json"
+MAPPINGS = ROOT / "mappings"
+LEASE_SECONDS = 2.0
+HELD_ANSWER_SECONDS = 30.0  # far longer than the test needs to kill the worker
+WAIT_SECONDS = 20.0  # bound on every wait for the worker
+TICKETS_PATH = "/api/v2/tickets.json"
+
+pytestmark = pytest.mark.timeout(90)
+
+
+# --- the sandbox, with a log of every request it receives ---------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request the sandbox received."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+
+
+class RequestLog:
+    """Outermost ASGI layer of the sandbox app: records each request, then passes it on."""
+
+    def __init__(self, app: ASGIApp, seen: list[Seen]) -> None:
+        self.app = app
+        self.seen = seen
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            with self._lock:
+                self.seen.append(Seen(scope["method"], scope["path"], query))
+        await self.app(scope, receive, send)
+
+
+@dataclass
+class Sandbox:
+    """The running Zendesk sandbox, its state and its request log."""
+
+    box: ZendeskSandbox
+    state: ZendeskState
+    seen: list[Seen]
+
+    def tickets_for(self, external_id: str) -> list[int]:
+        """Ids of every ticket (deleted ones included) whose external_id is ``external_id``."""
+        with self.state.lock:
+            return [t.id for t in self.state.tickets.values() if t.external_id == external_id]
+
+    def requests(self, method: str, path: str) -> list[Seen]:
+        """The requests received with ``method`` on ``path``, in order."""
+        return [s for s in list(self.seen) if s.method == method and s.path == path]
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """The Zendesk sandbox on a free local port, seeded from the Zendesk catalog."""
+    state = ZendeskState.from_catalog(load_catalog(MAPPINGS / "catalogs" / "zendesk.json"))
+    box = ZendeskSandbox(state)
+    seen: list[Seen] = []
+    box.app.add_middleware(RequestLog, seen=seen)
+    with box:
+        yield Sandbox(box, state, seen)
+
+
+# --- the database and the worker processes ------------------------------------------------
+
+
+@dataclass
+class Setup:
+    """A migrated SQLite store with one pending Zendesk delivery, and the workers' env."""
+
+    store: Store
+    handoff_id: str
+    env: dict[str, str]
+    logs: Path
+
+
+@pytest.fixture
+def setup(sandbox: Sandbox, tmp_path: Path) -> Iterator[Setup]:
+    """The example VIP refund handoff stored for Zendesk; env pointing at the sandbox."""
+    url = f"sqlite:///{tmp_path / 'baton.db'}"
+    store = Store(url)
+    try:
+        store.migrate()
+        handoff = parse_handoff(HANDOFF_FILE.read_bytes())
+        store.add_handoff(handoff, "zendesk")
+        [delivery] = store.list_deliveries()
+        assert (delivery.state, delivery.attempts) == ("pending", 0)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "ZENPY_"))}
+        creds = sandbox.box.credentials
+        env.update(
+            BATON_DATABASE_URL=url,
+            BATON_MAPPINGS_DIR=str(MAPPINGS),
+            BATON_ZENDESK_URL=sandbox.box.base_url,
+            BATON_ZENDESK_SUBDOMAIN=creds["subdomain"],
+            BATON_ZENDESK_EMAIL=creds["email"],
+            BATON_ZENDESK_TOKEN=creds["token"],
+            BATON_ZENDESK_TIMEOUT="60",  # the held answer must not time out on its own
+        )
+        yield Setup(store, handoff.id, env, tmp_path)
+    finally:
+        store.close()
+
+
+def baton_command(*args: str) -> list[str]:
+    """The installed ``baton`` console script of this interpreter's environment."""
+    script = Path(sys.executable).with_name("baton")
+    if script.exists():
+        return [str(script), *args]
+    code = "from webhooks.cli import app; app(prog_name='baton')"
+    return [sys.executable, "-c", code, *args]
+
+
+class Worker:
+    """``baton worker`` as a child process, its output in files; always killed at the end."""
+
+    def __init__(self, setup: Setup, name: str, *args: str) -> None:
+        self.out_path = setup.logs / f"{name}.out"
+        self.err_path = setup.logs / f"{name}.err"
+        self._out: IO[bytes] = self.out_path.open("wb")
+        self._err: IO[bytes] = self.err_path.open("wb")
+        self.proc = subprocess.Popen(
+            baton_command("worker", "--lease-seconds", str(LEASE_SECONDS), *args),
+            env=setup.env,
+            cwd=setup.logs,
+            stdout=self._out,
+            stderr=self._err,
+        )
+
+    def output(self) -> str:
+        """What the worker printed so far (stdout, then stderr)."""
+        self._out.flush()
+        self._err.flush()
+        return self.out_path.read_text(errors="replace") + self.err_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        """Whether the process is still running."""
+        return self.proc.poll() is None
+
+    def kill_9(self) -> int:
+        """SIGKILL the worker and reap it; its return code."""
+        os.kill(self.proc.pid, signal.SIGKILL)
+        return self.proc.wait(timeout=WAIT_SECONDS)
+
+    def wait(self) -> int:
+        """Wait (bounded) for the worker to exit by itself; its exit code."""
+        return self.proc.wait(timeout=WAIT_SECONDS)
+
+    def close(self) -> None:
+        """Kill the process if it still runs; close the output files."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=WAIT_SECONDS)
+        self._out.close()
+        self._err.close()
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    """Worker processes started by the test; each is killed and reaped afterwards."""
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.close()
+
+
+def start_worker(workers: list[Worker], setup: Setup, name: str, *args: str) -> Worker:
+    """Start ``baton worker`` (with ``args``) and remember it for cleanup."""
+    worker = Worker(setup, name, *args)
+    workers.append(worker)
+    return worker
+
+
+def wait_until(what: str, done: Callable[[], object], worker: Worker) -> None:
+    """Poll ``done()`` for up to WAIT_SECONDS while ``worker`` runs; fail with its output."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not done():
+        if not worker.alive():
+            pytest.fail(
+                f"worker exited ({worker.proc.returncode}) before {what}:\n{worker.output()}"
+            )
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} within {WAIT_SECONDS} s; worker output:\n{worker.output()}")
+        time.sleep(0.05)
+
+
+def the_delivery(store: Store) -> DeliveryView:
+    """The only delivery in the store."""
+    [delivery] = store.list_deliveries()
+    return delivery
+
+
+def restart(workers: list[Worker], setup: Setup) -> Worker:
+    """Run ``baton worker --once`` to completion; it must exit 0 having delivered one."""
+    worker = start_worker(workers, setup, "restart", "--once")
+    code = worker.wait()
+    output = worker.output()
+    assert code == 0, output
+    assert "1 delivered" in output, output
+    return worker
+
+
+def assert_one_ticket_linked(sandbox: Sandbox, setup: Setup) -> None:
+    """Exactly one ticket carries the handoff id, Baton links to it, found by a look-up."""
+    tickets = sandbox.tickets_for(setup.handoff_id)
+    assert len(tickets) == 1, f"tickets with external_id {setup.handoff_id}: {tickets}"
+    ticket_id = tickets[0]
+    link = setup.store.ticket_link(setup.handoff_id)
+    assert link is not None
+    assert (link.platform, link.ticket_id) == ("zendesk", str(ticket_id))
+    delivery = the_delivery(setup.store)
+    assert (delivery.state, delivery.attempts) == ("delivered", 2)
+    # One create in all; the restarted worker looked the ticket up by external_id instead.
+    assert len(sandbox.requests("POST", TICKETS_PATH)) == 1
+    lookups = [
+        s
+        for s in sandbox.requests("GET", TICKETS_PATH)
+        if s.query.get("external_id") == [setup.handoff_id]
+    ]
+    assert len(lookups) == 1, sandbox.seen
+
+
+# --- the tests -----------------------------------------------------------------------------
+
+
+def test_o1_kill_9_between_platform_answer_and_commit_then_restart_makes_one_ticket(
+    sandbox: Sandbox, setup: Setup, workers: list[Worker]
+) -> None:
+    """O1: SIGKILL while the platform holds back the answer to an applied create."""
+    sandbox.state.faults.add(
+        Fault(
+            "latency_after_commit",
+            method="POST",
+            path_regex="/api/v2/tickets",
+            seconds=HELD_ANSWER_SECONDS,
+        )
+    )
+    first = start_worker(workers, setup, "first")
+    wait_until("ticket in the sandbox", lambda: sandbox.tickets_for(setup.handoff_id), first)
+
+    # The platform has the ticket; the worker is blocked reading the held answer.
+    assert first.alive()
+    assert first.kill_9() == -signal.SIGKILL
+    assert [kind for kind, _, _ in sandbox.state.faults.applied] == ["latency_after_commit"]
+
+    # The crash happened before Baton's commit: no link, the row still leased to the dead worker.
+    assert setup.store.ticket_link(setup.handoff_id) is None
+    delivery = the_delivery(setup.store)
+    assert (delivery.state, delivery.attempts) == ("leased", 1)
+    assert delivery.lease_expires_at is not None
+
+    # Restart once the dead worker's lease has run out.
+    time.sleep(max(0.0, (delivery.lease_expires_at - datetime.now(UTC)).total_seconds()) + 0.3)
+    restart(workers, setup)
+
+    assert_one_ticket_linked(sandbox, setup)
+
+
+def test_o1_connection_dropped_after_the_create_then_kill_9_and_restart_makes_one_ticket(
+    sandbox: Sandbox, setup: Setup, workers: list[Worker]
+) -> None:
+    """O1: the create is applied but the answer is lost; the worker schedules a retry."""
+    sandbox.state.faults.add(Fault("drop_after_commit", method="POST", path_regex=TICKETS_PATH))
+    first = start_worker(workers, setup, "first")
+
+    def retry_scheduled() -> bool:
+        delivery = the_delivery(setup.store)
+        return delivery.state == "pending" and delivery.attempts == 1
+
+    wait_until("retry scheduled", retry_scheduled, first)
+    assert first.kill_9() == -signal.SIGKILL
+    assert [kind for kind, _, _ in sandbox.state.faults.applied] == ["drop_after_commit"]
+
+    # The platform made the ticket; Baton only knows the create failed in transit.
+    assert len(sandbox.tickets_for(setup.handoff_id)) == 1
+    assert setup.store.ticket_link(setup.handoff_id) is None
+    delivery = the_delivery(setup.store)
+    assert delivery.last_error is not None
+    assert delivery.last_error.startswith("RetryableError"), delivery.last_error
+    assert delivery.next_attempt_at > utcnow()
+
+    # Fast-forward the backoff (≥ 30 s) rather than wait it out, then restart.
+    with setup.store.session() as session:
+        session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == delivery.id)
+            .values(next_attempt_at=utcnow())
+        )
+    restart(workers, setup)
+
+    assert_one_ticket_linked(sandbox, setup)
