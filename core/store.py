@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -199,6 +200,12 @@ class Store:
         if backend == "sqlite":
             _configure_sqlite(self.engine)
         self._writers = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Writers of this process queue here, in order, rather
+        # than sleep in SQLite's busy handler, whose coarse, growing naps make a long tail;
+        # other processes still meet the busy timeout.
+        self._write_turn: AbstractContextManager[object] = (
+            threading.RLock() if backend == "sqlite" else nullcontext()
+        )
         readonly_engine = self.engine.execution_options(**{_READONLY_OPTION: True})
         self._readers = sessionmaker(readonly_engine, expire_on_commit=False)
 
@@ -220,7 +227,7 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A Session in a write transaction: committed on exit, rolled back on an exception."""
-        with self._writers.begin() as session:
+        with self._write_turn, self._writers.begin() as session:
             yield session
 
     @contextmanager
