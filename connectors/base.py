@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import ClassVar, TypeVar
 
 from core.catalog import Catalog
-from core.errors import ConfigError
+from core.errors import ConfigError, NotConfigured
 from core.handoff import Handoff, Platform
 from core.mapping import CompiledMapping
 from core.ports import ChangePage, TicketRef, WebhookEvent
@@ -86,12 +86,25 @@ def registered() -> dict[str, type[Connector]]:
     return dict(_REGISTRY)
 
 
+def has_settings(platform: Platform, env: Mapping[str, str]) -> bool:
+    """Whether any ``BATON_<PLATFORM>_*`` setting is given: the platform is meant to be on."""
+    prefix = f"BATON_{platform.upper()}_"
+    return any(name.startswith(prefix) and value.strip() for name, value in env.items())
+
+
 def connector_for(
     platform: Platform, mapping: CompiledMapping | None, env: Mapping[str, str] | None = None
 ) -> Connector:
-    """The configured connector for ``platform``."""
+    """The configured connector for ``platform``.
+
+    NotConfigured when none of its ``BATON_<PLATFORM>_*`` settings is set (the platform is not
+    enabled); ConfigError naming the problem when some are set but they do not work.
+    """
+    env = os.environ if env is None else env
+    if not has_settings(platform, env):
+        raise NotConfigured(f"none of the BATON_{platform.upper()}_* settings is set")
     known = registered()
     if platform not in known:
         raise ConfigError(f"no connector for '{platform}' yet; available: {', '.join(known)}")
-    return known[platform].from_env(mapping, os.environ if env is None else env)
+    return known[platform].from_env(mapping, env)
 

@@ -16,6 +16,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 import sqlalchemy.exc
 import typer
+from dotenv import load_dotenv
 from rich.console import Console
 
 from core.disposition import disposition_json_schema
@@ -28,6 +29,15 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _read_dotenv() -> None:
+    """Runs before every command: a ``.env`` file in the working directory fills in settings
+    the environment does not set (the environment wins)."""
+    load_dotenv(Path.cwd() / ".env", override=False)
+
+
 mappings_app = typer.Typer(help="Check and preview the mapping files ops teams edit.")
 app.add_typer(mappings_app, name="mappings")
 db_app = typer.Typer(help="The store: SQLite by default, PostgreSQL by BATON_DATABASE_URL.")

@@ -2,7 +2,8 @@
 
     BatonError
     ├── ConfigError                 bad mapping, catalog or credentials
-    │   └── MappingError            a mapping with one or more problems, each with file and path
+    │   ├── MappingError            a mapping with one or more problems, each with file and path
+    │   └── NotConfigured           a platform with none of its settings: simply not enabled
     ├── ValidationError             a handoff (or other inbound document) that breaks the model
     ├── VerificationError           an inbound webhook whose authenticity could not be proven
     ├── PayloadError                signed and authentic, but unreadable
@@ -62,6 +63,14 @@ class MappingError(_ProblemList, ConfigError):
     def __init__(self, problems: Iterable[Problem]) -> None:
         problems = tuple(problems)
         super().__init__(problems, f"{len(problems)} mapping problem(s)")
+
+
+class NotConfigured(ConfigError):
+    """None of a platform's ``BATON_<PLATFORM>_*`` settings is set: the platform is not enabled.
+
+    Distinct from a half-configured platform, which is a plain ConfigError naming what is
+    missing: that one stops the command instead of being skipped.
+    """
 
 
 class ValidationError(_ProblemList):

@@ -231,8 +231,9 @@ class Store:
             yield session
 
     @contextmanager
-    def _reading(self) -> Iterator[Session]:
-        # On SQLite a plain (deferred) BEGIN, so readers never wait for the writer.
+    def reading(self) -> Iterator[Session]:
+        """A Session for reads only: on SQLite a plain (deferred) BEGIN, so it never waits for
+        a writer; write through :meth:`session`."""
         with self._readers.begin() as session:
             yield session
 
@@ -278,7 +279,7 @@ class Store:
         return AddResult(created=True, conflict=False)
 
     def _handoff_digest(self, handoff_id: str) -> str | None:
-        with self._reading() as session:
+        with self.reading() as session:
             stmt = select(HandoffRow.body_sha256).where(HandoffRow.id == handoff_id)
             return session.scalars(stmt).one_or_none()
 
@@ -399,7 +400,7 @@ class Store:
 
     def get_delivery(self, delivery_id: int) -> DeliveryView | None:
         """One delivery, or None when there is no such id."""
-        with self._reading() as session:
+        with self.reading() as session:
             row = session.get(DeliveryRow, delivery_id)
             return None if row is None else _delivery_view(row)
 
@@ -408,7 +409,7 @@ class Store:
         stmt = select(func.min(HandoffRow.received_at))
         if platform is not None:
             stmt = stmt.where(HandoffRow.platform == platform)
-        with self._reading() as session:
+        with self.reading() as session:
             return session.scalar(stmt)
 
     def list_deliveries(self, state: str | None = None) -> list[DeliveryView]:
@@ -416,14 +417,14 @@ class Store:
         stmt = select(DeliveryRow).order_by(DeliveryRow.id)
         if state is not None:
             stmt = stmt.where(DeliveryRow.state == state)
-        with self._reading() as session:
+        with self.reading() as session:
             return [_delivery_view(row) for row in session.scalars(stmt)]
 
     # --- ticket links -------------------------------------------------------------------
 
     def ticket_link(self, handoff_id: str) -> TicketLink | None:
         """The ticket a handoff became, if it has been delivered."""
-        with self._reading() as session:
+        with self.reading() as session:
             row = session.get(TicketLinkRow, handoff_id)
             if row is None:
                 return None
@@ -443,7 +444,7 @@ class Store:
         )
         if session is not None:
             return session.scalars(stmt).one_or_none()
-        with self._reading() as own:
+        with self.reading() as own:
             return own.scalars(stmt).one_or_none()
 
     # --- inbound ------------------------------------------------------------------------
@@ -475,7 +476,7 @@ class Store:
         stmt = select(InboundEventRow.id).where(
             InboundEventRow.platform == platform, InboundEventRow.event_id == event_id
         )
-        with self._reading() as session:
+        with self.reading() as session:
             return session.scalars(stmt).first() is not None
 
     def quarantine(self, platform: str, reason: str, body: bytes) -> None:
@@ -527,7 +528,7 @@ class Store:
             .where(DispositionRow.handoff_id == handoff_id)
             .order_by(DispositionRow.occurred_at, DispositionRow.id)
         )
-        with self._reading() as session:
+        with self.reading() as session:
             # A row linked after the fact (backfilled) has the id in its column only.
             return [
                 Disposition.model_validate_json(data).model_copy(update={"handoff_id": handoff_id})
@@ -624,7 +625,7 @@ class Store:
 
     def sync_lock(self, name: str) -> SyncLock | None:
         """Who holds sync job ``name``'s lock (possibly expired), if anyone."""
-        with self._reading() as session:
+        with self.reading() as session:
             row = session.get(SyncLockRow, name)
             return None if row is None else _sync_lock(row)
 
@@ -632,7 +633,7 @@ class Store:
 
     def table_counts(self) -> dict[str, int]:
         """Rows per table, e.g. to prove that a rejected request stored nothing."""
-        with self._reading() as session:
+        with self.reading() as session:
             return {
                 table.name: session.scalar(select(func.count()).select_from(table)) or 0
                 for table in Base.metadata.sorted_tables

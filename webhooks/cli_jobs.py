@@ -8,6 +8,7 @@ on their own app with fakes: ``register(app, JobsDeps(connector=...))``.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +30,7 @@ from core.errors import (
     AccessDenied,
     BatonError,
     ConfigError,
+    NotConfigured,
     RetryableError,
     StoreUnavailable,
 )
@@ -71,11 +73,14 @@ def registered_platforms() -> list[Platform]:
 def connector_from_env(platform: Platform, mappings: Path) -> JobConnector:
     """The platform's connector from its mapping and ``BATON_<PLATFORM>_*`` settings.
 
-    ConfigError when the platform is not configured (or its mapping does not load).
+    NotConfigured when none of its settings is set (the platform is skipped); ConfigError when
+    some are set but do not work, or its mapping does not load (the command stops).
     """
-    from connectors.base import connector_for
+    from connectors.base import connector_for, has_settings
     from core.mapping import load_mapping
 
+    if not has_settings(platform, os.environ):
+        raise NotConfigured(f"none of the BATON_{platform.upper()}_* settings is set")
     return connector_for(platform, load_mapping(mappings, platform))
 
 
@@ -160,9 +165,8 @@ def _configured(
     for platform in deps.platforms():
         try:
             found[platform] = deps.connector(platform, mappings)
-        except ConfigError as exc:
-            first = str(exc).splitlines()[0]
-            err.print(f"{platform}: skipped, not configured ({first})", highlight=False)
+        except NotConfigured as exc:
+            err.print(f"{platform}: skipped, not configured ({exc})", highlight=False)
     if not found:
         raise ConfigError(
             "no platform is configured: set the BATON_<PLATFORM>_* settings of at least one of "

@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.base import Connector, connector_for
+from connectors.base import Connector, connector_for, has_settings
 from core.cli import bad_input_exits_2
 from core.errors import ConfigError, StoreUnavailable
 from core.handoff import PLATFORMS, Platform
@@ -57,15 +57,10 @@ class Service:
         self.store.close()
 
 
-def _credentials_set(platform: Platform, env: Mapping[str, str]) -> bool:
-    prefix = f"BATON_{platform.upper()}_"
-    return any(name.startswith(prefix) and value.strip() for name, value in env.items())
-
-
 def enabled_connectors(
     settings: ServiceSettings, env: Mapping[str, str] | None = None
 ) -> dict[Platform, Connector]:
-    """A connector for each platform with credentials in ``env`` (default: the environment).
+    """A connector for each platform with settings in ``env`` (default: the environment).
 
     A platform with no ``BATON_<PLATFORM>_*`` variable is not enabled; one with some set must
     build (ConfigError names what is wrong).
@@ -73,10 +68,8 @@ def enabled_connectors(
     env = os.environ if env is None else env
     connectors: dict[Platform, Connector] = {}
     for platform in PLATFORMS:
-        if not _credentials_set(platform, env):
-            event(
-                log, logging.INFO, "platform.disabled", platform=platform, reason="no credentials"
-            )
+        if not has_settings(platform, env):
+            event(log, logging.INFO, "platform.disabled", platform=platform, reason="no settings")
             continue
         mapping = load_mapping(settings.mappings_dir, platform)
         connectors[platform] = connector_for(platform, mapping, env)

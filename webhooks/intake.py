@@ -229,7 +229,7 @@ class HandoffIntake:
 
     def status_document(self, handoff_id: str) -> dict[str, Any] | None:
         """``{id, platform, status, delivery, ticket, disposition, history}`` or None."""
-        with self.store.session() as session:
+        with self.store.reading() as session:
             row = session.get(HandoffRow, handoff_id)
             if row is None:
                 return None

@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner, Result
 
 from core.delivery import DeliveryMetrics, DeliveryWorker
-from core.errors import AccessDenied, ConfigError, RetryableError
+from core.errors import AccessDenied, NotConfigured, RetryableError
 from core.handoff import Platform
 from core.ports import ChangePage
 from core.retry import RetryPolicy
@@ -52,7 +52,7 @@ def make_app(
     def connector(platform: Platform, _mappings: Any) -> Any:
         found = connectors.get(platform)
         if found is None:
-            raise ConfigError(f"BATON_{platform.upper()}_URL is not set")
+            raise NotConfigured(f"BATON_{platform.upper()}_URL is not set")
         if isinstance(found, BaseException):
             raise found
         return found

@@ -1,0 +1,40 @@
+"""Which platforms a command runs: with none of its settings skipped, with some they must work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from webhooks.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _worker(tmp_path: Path, **settings: str) -> tuple[int, str]:
+    env = {
+        "BATON_DATABASE_URL": f"sqlite:///{tmp_path}/baton.db",
+        "BATON_MAPPINGS_DIR": str(ROOT / "mappings"),
+        "BATON_ZENDESK_SUBDOMAIN": "",
+        "BATON_ZENDESK_EMAIL": "",
+        "BATON_ZENDESK_TOKEN": "",
+        "BATON_ZENDESK_URL": "",
+        **settings,
+    }
+    result = CliRunner().invoke(app, ["worker", "--once"], env=env)
+    return result.exit_code, result.output
+
+
+def test_a_half_configured_platform_stops_the_command_naming_the_setting(tmp_path: Path) -> None:
+    code, output = _worker(tmp_path, BATON_ZENDESK_URL="http://127.0.0.1:1")
+    assert code == 2
+    assert "BATON_ZENDESK_" in output
+    assert "skipped" not in output
+    assert "Traceback" not in output
+
+
+def test_a_platform_with_no_settings_is_skipped(tmp_path: Path) -> None:
+    code, output = _worker(tmp_path)
+    assert code == 2  # nothing left to run
+    assert "zendesk: skipped, not configured" in output
+    assert "no platform is configured" in output
