@@ -60,6 +60,12 @@ MappingsDir = Annotated[
 ]
 
 
+ExamplesDir = Annotated[
+    Path, typer.Option("--examples", help="Folder of example handoffs.", file_okay=False)
+]
+EXAMPLES = Path("examples/handoffs")
+
+
 class PlatformChoice(StrEnum):
     """Platforms the CLI accepts."""
 
@@ -170,16 +176,11 @@ def db_upgrade() -> None:
 
 @mappings_app.command("summary")
 @bad_input_exits_2
-def summary(
-    examples: Annotated[
-        Path, typer.Option(help="Folder of example handoffs.", file_okay=False)
-    ] = Path("examples/handoffs"),
-    mappings: MappingsDir = Path("mappings"),
-) -> None:
+def summary(examples: ExamplesDir = EXAMPLES, mappings: MappingsDir = Path("mappings")) -> None:
     """Render every example handoff for every platform and summarise (nothing is sent)."""
-    from core.demo import run_preview_demo
+    from core.plan_summary import print_plan_summary
 
-    run_preview_demo(examples, mappings, out)
+    print_plan_summary(examples, mappings, out)
 
 
 def _platform(choice: PlatformChoice) -> Platform:

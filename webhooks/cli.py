@@ -7,11 +7,8 @@ never imports the layers above it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from core.cli import MappingsDir, app, bad_input_exits_2, out
+from core.cli import EXAMPLES, ExamplesDir, MappingsDir, app, bad_input_exits_2, out
 from webhooks import cli_catalog, cli_jobs, cli_service
 
 for _module in (cli_catalog, cli_jobs, cli_service):
@@ -20,12 +17,7 @@ for _module in (cli_catalog, cli_jobs, cli_service):
 
 @app.command("demo")
 @bad_input_exits_2
-def demo(
-    examples: Annotated[
-        Path, typer.Option(help="Folder of example handoffs.", file_okay=False)
-    ] = Path("examples/handoffs"),
-    mappings: MappingsDir = Path("mappings"),
-) -> None:
+def demo(examples: ExamplesDir = EXAMPLES, mappings: MappingsDir = Path("mappings")) -> None:
     """Run the whole loop on the embedded default: sandbox, service, worker, webhooks, sync."""
     from webhooks.demo import run_demo
 

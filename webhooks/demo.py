@@ -20,10 +20,10 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from core.demo import load_examples
 from core.disposition import Disposition
 from core.errors import BatonError
 from core.handoff import Handoff
+from core.plan_summary import load_examples
 from core.store import Store
 from core.sync import run_sync
 from sandbox.server import serve_in_thread

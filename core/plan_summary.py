@@ -1,7 +1,7 @@
-"""``baton demo`` on the embedded default: every example handoff through every mapping.
+"""``baton mappings summary``: every example handoff through every mapping, as a table.
 
-Nothing is sent: this shows what each platform would receive. (The full loop with the local
-sandboxes, service and worker replaces it as those land.)
+Nothing is sent: this shows where each platform would route each example, what it would
+receive, and what was masked on the way out.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def _table(platform: str, rows: list[tuple[str, Handoff, Plan]]) -> Table:
     return table
 
 
-def run_preview_demo(examples: Path, mappings: Path, console: Console) -> None:
+def print_plan_summary(examples: Path, mappings: Path, console: Console) -> None:
     """Plan every example for every platform and print a readable summary."""
     handoffs = load_examples(examples)
     masks: Counter[str] = Counter()
