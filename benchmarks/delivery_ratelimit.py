@@ -50,6 +50,7 @@ from core.retry import RetryPolicy
 from core.store import Store
 from sandbox.server import ZendeskSandbox
 from sandbox.zendesk import ZendeskState
+from webhooks.embedded import zendesk_env
 
 MAPPINGS = ROOT / "mappings"
 EXAMPLES = ROOT / "examples" / "handoffs"
@@ -119,13 +120,7 @@ def run(args: argparse.Namespace) -> bool:
             store.add_handoff(handoff, "zendesk")
         print(f"stored {len(handoffs)} handoffs in {time.perf_counter() - started:.1f} s")
 
-        env = {
-            "BATON_ZENDESK_URL": sandbox.base_url,
-            "BATON_ZENDESK_SUBDOMAIN": sandbox.credentials["subdomain"],
-            "BATON_ZENDESK_EMAIL": sandbox.credentials["email"],
-            "BATON_ZENDESK_TOKEN": sandbox.credentials["token"],
-            "BATON_ZENDESK_RATE_LIMIT": str(client_limit),
-        }
+        env = {**zendesk_env(sandbox), "BATON_ZENDESK_RATE_LIMIT": str(client_limit)}
         connector = ZendeskConnector.from_env(load_mapping(MAPPINGS, "zendesk"), env)
         workers = delivery_workers(
             store,

@@ -72,15 +72,19 @@ def start_zendesk_sandbox(
         where = f"127.0.0.1:{port}"
         raise ConfigError(f"zendesk sandbox: cannot listen on {where} ({reason})") from None
     signing_secret = secrets.token_urlsafe(32)
+    env = {**zendesk_env(sandbox), "BATON_ZENDESK_WEBHOOK_SECRETS": signing_secret}
+    return LocalZendesk(sandbox, signing_secret, env)
+
+
+def zendesk_env(sandbox: ZendeskSandbox) -> dict[str, str]:
+    """The ``BATON_ZENDESK_*`` settings that point the connector at a running sandbox."""
     credentials = sandbox.credentials
-    env = {
+    return {
         "BATON_ZENDESK_URL": sandbox.base_url,
         "BATON_ZENDESK_SUBDOMAIN": credentials["subdomain"],
         "BATON_ZENDESK_EMAIL": credentials["email"],
         "BATON_ZENDESK_TOKEN": credentials["token"],
-        "BATON_ZENDESK_WEBHOOK_SECRETS": signing_secret,
     }
-    return LocalZendesk(sandbox, signing_secret, env)
 
 
 def free_port() -> int:

@@ -46,6 +46,7 @@ from sandbox.server import ZendeskSandbox
 from sandbox.signing import zendesk_signature, zendesk_timestamp
 from sandbox.zendesk import ManualClock, ZendeskState
 from webhooks.cli import app as cli_app
+from webhooks.embedded import zendesk_env
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
@@ -1063,14 +1064,7 @@ def live_zendesk() -> Iterator[tuple[ZendeskState, dict[str, str]]]:
     """The sandbox seeded from the shipped catalog, and the env pointing the connector at it."""
     state = ZendeskState.from_catalog(load_catalog(MAPPINGS / "catalogs" / "zendesk.json"))
     with ZendeskSandbox(state) as sandbox:
-        env = {
-            "BATON_ZENDESK_SUBDOMAIN": state.subdomain,
-            "BATON_ZENDESK_EMAIL": state.email,
-            "BATON_ZENDESK_TOKEN": state.token,
-            "BATON_ZENDESK_URL": sandbox.base_url,
-            "COLUMNS": "200",
-        }
-        yield state, env
+        yield state, {**zendesk_env(sandbox), "COLUMNS": "200"}
 
 
 def _resolve(mappings: Path, env: dict[str, str]) -> Result:

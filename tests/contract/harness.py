@@ -31,6 +31,7 @@ from sandbox.zendesk import (
     ZendeskState,
     _encode_cursor,
 )
+from webhooks.embedded import zendesk_env
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 
@@ -313,10 +314,7 @@ def zendesk_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     monkeypatch.setenv("ZENPY_FORCE_SCHEME", "unset")
     with ZendeskSandbox(state) as sandbox:
         env = {
-            "BATON_ZENDESK_SUBDOMAIN": state.subdomain,
-            "BATON_ZENDESK_EMAIL": state.email,
-            "BATON_ZENDESK_TOKEN": state.token,
-            "BATON_ZENDESK_URL": sandbox.base_url,
+            **zendesk_env(sandbox),
             "BATON_ZENDESK_WEBHOOK_SECRETS": ",".join(ZENDESK_SECRETS),
             "BATON_ZENDESK_RATE_LIMIT": "60000",
             "BATON_ZENDESK_TIMEOUT": "5",

@@ -16,6 +16,7 @@ from core.store import Store
 from core.sync import run_sync
 from sandbox.server import ZendeskSandbox
 from sandbox.zendesk import ManualClock, ZendeskState
+from webhooks.embedded import zendesk_env
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
@@ -33,13 +34,9 @@ def test_k4_after_days_of_lost_webhooks_one_sync_run_matches_the_platform(store:
         for p in sorted((ROOT / "examples" / "handoffs").glob("*.json"))
     ]
     with ZendeskSandbox(state) as sandbox:  # no WebhookTarget: every webhook is lost
-        env = {
-            "BATON_ZENDESK_URL": sandbox.base_url,
-            "BATON_ZENDESK_SUBDOMAIN": state.subdomain,
-            "BATON_ZENDESK_EMAIL": state.email,
-            "BATON_ZENDESK_TOKEN": state.token,
-        }
-        connector = connector_for("zendesk", load_mapping(MAPPINGS, "zendesk"), env)
+        connector = connector_for(
+            "zendesk", load_mapping(MAPPINGS, "zendesk"), zendesk_env(sandbox)
+        )
         for handoff in handoffs:
             store.add_handoff(handoff, "zendesk")
         [worker] = delivery_workers(store, {"zendesk": connector})
