@@ -42,12 +42,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, S
 from connectors import zendesk_facts as facts
 from core.disposition import Disposition, Outcome
 from core.errors import PayloadError, VerificationError
-from core.handoff import HANDOFF_ID_PATTERN
+from core.handoff import is_handoff_id
 from core.ports import WebhookEvent
 from core.signatures import check_timestamp, hmac_sha256_base64, signature_matches
 
 _BASE64_SHA256 = re.compile(r"^[A-Za-z0-9+/]{43}=$")
-_HANDOFF_ID = re.compile(HANDOFF_ID_PATTERN)
 
 
 # ------------------------------------------------------------------------------ verification
@@ -245,7 +244,7 @@ class EventReader:
 
 def handoff_id_or_none(external_id: str | None) -> str | None:
     """The external id when it is a valid handoff id (Baton's ticket), else None."""
-    return external_id if external_id and _HANDOFF_ID.match(external_id) else None
+    return external_id if external_id and is_handoff_id(external_id) else None
 
 
 def _is_reopen(event: dict[str, Any]) -> bool:

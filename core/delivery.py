@@ -2,19 +2,26 @@
 
 A :class:`DeliveryWorker` claims due outbox rows under a lease, parses the stored handoff and
 asks the platform's :class:`~core.ports.TicketCreator` for its ticket. The handoff id is the
-idempotency key on every attempt, in every process (RELIABILITY O2); ``first_attempt`` is
-True only for the very first call for a delivery, so any later one first looks for the ticket
-an earlier attempt may have made. Outcomes (O6):
+idempotency key on every attempt, in every process (RELIABILITY O2).
+
+An attempt is one platform call. Just before each call, tenacity's quick retries included,
+the worker commits it with :meth:`~core.store.Store.count_attempt` (fenced by the lease), so
+a crash during the call leaves it counted, and rows of a batch that were never tried cost
+nothing. ``first_attempt`` is True only when that count is 1, so any later call first looks
+for the ticket an earlier one may have made. Outcomes (O6):
 
 =====================================  ===================================================
 RetryableError (429, 5xx, network)     quick in-process retries, then back to the outbox
-                                       after max(Retry-After, backoff); dead after
-                                       ``policy.max_attempts`` claims
+                                       after max(Retry-After, backoff); dead once
+                                       ``policy.max_attempts`` calls were made
 AccessDenied (401/403)                 the platform is paused for ``policy.pause_seconds``;
-                                       the row goes back without costing an attempt
+                                       the row goes back and the refused call's attempt is
+                                       refunded; rows of the batch not yet tried go back
+                                       untouched
 IdempotencyConflict, FatalError        dead-lettered with a short reason (O3)
-unreadable stored body                 dead-lettered
-LeaseLost                              someone else owns the row now: left alone
+unreadable stored body                 dead-lettered, no attempt counted
+LeaseLost                              someone else owns the row now: left alone (when it
+                                       is noticed while counting, no call is made)
 anything else                          back to the outbox like a retryable error
 =====================================  ===================================================
 
@@ -33,11 +40,11 @@ import threading
 import time
 from collections import Counter as Tally
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from types import TracebackType
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from tenacity import RetryCallState
 
 from core.errors import (
@@ -49,7 +56,7 @@ from core.errors import (
     RetryableError,
     ValidationError,
 )
-from core.handoff import Handoff, parse_handoff
+from core.handoff import Handoff, load_stored_handoff
 from core.ports import TicketCreator, TicketRef
 from core.retry import RetryPolicy
 from core.store import ClaimedDelivery, LeaseLost, Store
@@ -61,10 +68,16 @@ Clock = Callable[[], datetime]
 
 
 class DeliveryMetrics:
-    """Prometheus metrics of the delivery worker."""
+    """Prometheus metrics of the delivery worker, on ``registry``.
+
+    The service passes the registry its ``/metrics`` serves; without one, the metrics go to
+    a registry of their own (never prometheus-client's global one).
+    """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        registry = REGISTRY if registry is None else registry
+        if registry is None:
+            registry = CollectorRegistry(auto_describe=True)
+        self.registry = registry
         self.deliveries = Counter(
             "baton_deliveries",
             "Deliveries handled by the worker, by platform and result.",
@@ -79,15 +92,17 @@ class DeliveryMetrics:
         )
 
 
-@cache
-def default_metrics() -> DeliveryMetrics:
-    """The worker metrics on prometheus-client's default registry (created once)."""
-    return DeliveryMetrics()
-
-
 def default_owner() -> str:
     """A lease owner naming this process: ``host:pid``."""
     return f"{socket.gethostname()[:100]}:{os.getpid()}"
+
+
+@dataclass
+class _Tries:
+    """Attempts of one delivery as the current claim goes: ``counted`` is the row's count
+    (every claim's calls), updated as each call of this claim is counted."""
+
+    counted: int
 
 
 class _Interrupted(Exception):
@@ -126,7 +141,8 @@ class DeliveryWorker:
         """``creators`` by platform: only those platforms' deliveries are claimed.
 
         ``sleep`` waits between in-process retries (default: a wait that ends early when
-        :meth:`run` is told to stop); ``clock`` and ``rng`` make schedules testable.
+        :meth:`run` is told to stop); ``clock`` and ``rng`` make schedules testable;
+        ``metrics`` default to a registry of the worker's own.
         """
         self.store = store
         self.creators = dict(creators)
@@ -137,7 +153,7 @@ class DeliveryWorker:
         self.results: Tally[str] = Tally()
         self._clock = clock
         self._sleep = sleep or self._interruptible_sleep
-        self._metrics = metrics or default_metrics()
+        self._metrics = metrics or DeliveryMetrics()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._stop = threading.Event()
         self._wakeup = threading.Event()
@@ -213,17 +229,18 @@ class DeliveryWorker:
 
     def _handle(self, claim: ClaimedDelivery) -> None:
         platform = claim.platform
-        if platform in self._paused:  # paused by an earlier row of this batch
-            self._settle(claim, "paused", self._release_paused, claim, None)
+        if platform in self._paused:  # paused by an earlier row of this batch; not tried
+            self._settle(claim, "paused", self._release_paused, claim, None, False)
             return
         try:
-            handoff = parse_handoff(claim.body)
+            handoff = load_stored_handoff(claim.body)
         except BatonError as exc:
             reason = f"stored handoff is unreadable: {type(exc).__name__}"
             self._settle(claim, "dead", self._dead, claim, reason)
             return
+        tries = _Tries(claim.attempts)
         try:
-            ref = self._create(claim, handoff, self.creators[platform])
+            ref = self._create(claim, handoff, self.creators[platform], tries)
             self.store.complete_delivery(
                 claim.delivery_id, self.owner, ticket_id=ref.ticket_id, ticket_url=ref.url
             )
@@ -231,35 +248,39 @@ class DeliveryWorker:
             log.info("delivery %d: lease lost; another worker owns it", claim.delivery_id)
             self._count(claim, "lease_lost")
         except AccessDenied as exc:
+            # Only a platform call raises it: refund the attempt counted for that call.
             self._pause(platform, exc)
-            self._settle(claim, "paused", self._release_paused, claim, _reason(exc))
+            self._settle(claim, "paused", self._release_paused, claim, _reason(exc), True)
         except (FatalError, ValidationError) as exc:  # IdempotencyConflict included (O3)
             self._settle(claim, "dead", self._dead, claim, _reason(exc))
         except RetryableError as exc:
-            self._retry_or_dead(claim, exc.retry_after, _reason(exc))
+            self._retry_or_dead(claim, tries.counted, exc.retry_after, _reason(exc))
         except ConfigError as exc:
-            self._retry_or_dead(claim, None, _reason(exc))
+            self._retry_or_dead(claim, tries.counted, None, _reason(exc))
         except Exception as exc:
             log.error(
                 "delivery %d (%s): unexpected %s", claim.delivery_id, platform, type(exc).__name__
             )
-            self._retry_or_dead(claim, None, _reason(exc))
+            self._retry_or_dead(claim, tries.counted, None, _reason(exc))
         else:
             self._count(claim, "delivered")
 
     def _create(
-        self, claim: ClaimedDelivery, handoff: Handoff, creator: TicketCreator
+        self, claim: ClaimedDelivery, handoff: Handoff, creator: TicketCreator, tries: _Tries
     ) -> TicketRef:
-        """Call the creator with tenacity's quick retries; raise the last error if they fail."""
-        calls = 0
+        """Call the creator with tenacity's quick retries; raise the last error if they fail.
+
+        Each call is counted in the store first (LeaseLost stops everything before the call);
+        ``tries.counted`` follows the count. Quick retries stop once ``max_attempts`` calls
+        were made.
+        """
         last: list[RetryableError] = []
 
         def attempt() -> TicketRef:
-            nonlocal calls
-            calls += 1
-            # Any earlier call (another claim, or an in-process try) may have reached the
-            # platform: only the very first call may skip looking for its ticket.
-            first = claim.attempts == 1 and calls == 1
+            tries.counted = self.store.count_attempt(claim.delivery_id, self.owner)
+            # Any earlier call (another claim, a crashed worker, an in-process try) may have
+            # reached the platform: only the very first may skip looking for its ticket.
+            first = tries.counted == 1
             started = time.perf_counter()
             try:
                 return creator.create_ticket(handoff, first_attempt=first)
@@ -284,6 +305,7 @@ class DeliveryWorker:
             budget=min(self.policy.quick_budget, self.lease_seconds / 2),
             sleep=self._sleep,
             before_sleep=before_sleep,
+            stop_when=lambda: tries.counted >= self.policy.max_attempts,
         )
         try:
             return retrying(attempt)
@@ -315,13 +337,14 @@ class DeliveryWorker:
         self.store.dead_letter(claim.delivery_id, self.owner, error=reason)
 
     def _retry_or_dead(
-        self, claim: ClaimedDelivery, retry_after: float | None, reason: str
+        self, claim: ClaimedDelivery, attempts: int, retry_after: float | None, reason: str
     ) -> None:
-        if claim.attempts >= self.policy.max_attempts:
-            final = f"gave up after {claim.attempts} attempts: {reason}"
+        """Dead once ``attempts`` (calls counted so far) reach the limit, else retry later."""
+        if attempts >= self.policy.max_attempts:
+            final = f"gave up after {attempts} attempts: {reason}"
             self._settle(claim, "dead", self._dead, claim, final)
             return
-        delay = self.policy.next_delay(claim.attempts, retry_after, self._rng)
+        delay = self.policy.next_delay(attempts, retry_after, self._rng)
         at = self._clock() + timedelta(seconds=delay)
         self._settle(claim, "retried", self._retry_later, claim, reason, at)
 
@@ -345,9 +368,11 @@ class DeliveryWorker:
             platform.upper(),
         )
 
-    def _release_paused(self, claim: ClaimedDelivery, reason: str | None) -> None:
+    def _release_paused(self, claim: ClaimedDelivery, reason: str | None, refund: bool) -> None:
         until = self._paused.get(claim.platform, self._clock())
-        self.store.release_delivery(claim.delivery_id, self.owner, at=until, error=reason)
+        self.store.release_delivery(
+            claim.delivery_id, self.owner, at=until, error=reason, refund=refund
+        )
 
 
 class BackgroundJob:
@@ -429,10 +454,15 @@ def delivery_workers(
     metrics: DeliveryMetrics | None = None,
 ) -> list[DeliveryWorker]:
     """``concurrency`` workers sharing ``store``, with owners ``<owner>/<i>`` (default
-    ``host:pid``); run them with :class:`BackgroundJob`."""
+    ``host:pid``); run them with :class:`BackgroundJob`.
+
+    They record into ``metrics`` (the service passes the ones its ``/metrics`` serves), by
+    default one :class:`DeliveryMetrics` of their own.
+    """
     if concurrency < 1:
         raise ConfigError("concurrency must be at least 1")
     prefix = owner or default_owner()
+    metrics = metrics or DeliveryMetrics()
     return [
         DeliveryWorker(
             store,

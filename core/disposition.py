@@ -3,16 +3,27 @@
 Dispositions form a history per handoff. The current state is the latest by the platform's
 own timestamp (``occurred_at``), never by arrival order, so a stale webhook that arrives late
 cannot roll a ticket back.
+
+Every text field is repaired on the way in (RELIABILITY K5): a NUL or a lone surrogate from the
+platform becomes U+FFFD (:func:`core.storable.storable`), so no Disposition — built,
+validated from JSON or copied with ``model_copy(update=…)`` — holds text the store cannot
+hold, and the platform's record is not lost for one character. That includes the keys
+``ticket_id`` and ``event_id``: a repaired key still identifies the observation (each
+replaced character stays one character, so lengths and uniqueness of ordinary ids are
+unchanged), while a refused one would drop it. A webhook whose own event id (the inbox key) is
+unstorable never gets this far: the receiver quarantines it. ``handoff_id`` is not repaired:
+its pattern already refuses such text, and a repaired id would name no handoff.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from core.handoff import AwareDatetime, HandoffId, Platform
+from core.storable import storable
 
 Outcome = Literal["open", "pending", "resolved", "reopened", "transferred", "merged", "deleted"]
 OUTCOMES: tuple[Outcome, ...] = (
@@ -25,7 +36,15 @@ OUTCOMES: tuple[Outcome, ...] = (
     "deleted",
 )
 Source = Literal["webhook", "sync"]
-Name = Annotated[str, StringConstraints(max_length=256)]
+
+
+def _repaired(value: object) -> object:
+    """Platform text made storable; anything else is left for the type check to judge."""
+    return storable(value) if isinstance(value, str) else value
+
+
+Repaired = BeforeValidator(_repaired)
+Name = Annotated[str, StringConstraints(max_length=256), Repaired]
 
 
 class Disposition(BaseModel):
@@ -37,8 +56,8 @@ class Disposition(BaseModel):
         default=None, description="None until the ticket is linked to its handoff."
     )
     platform: Platform
-    ticket_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    ticket_url: Annotated[str, StringConstraints(max_length=2_048)] | None = None
+    ticket_id: Annotated[str, StringConstraints(min_length=1, max_length=64), Repaired]
+    ticket_url: Annotated[str, StringConstraints(max_length=2_048), Repaired] | None = None
     outcome: Outcome
     raw_status: Name | None = None
     assignee: Name | None = None
@@ -53,7 +72,14 @@ class Disposition(BaseModel):
     )
     csat_raw: Name | None = None
     source: Source
-    event_id: Annotated[str, StringConstraints(max_length=256)] | None = None
+    event_id: Annotated[str, StringConstraints(max_length=256), Repaired] | None = None
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with ``update`` applied; its texts are repaired like validated input, since
+        pydantic does not validate ``update``."""
+        if update:
+            update = {name: _repaired(value) for name, value in update.items()}
+        return super().model_copy(update=update, deep=deep)
 
 
 def latest(history: Iterable[Disposition]) -> Disposition | None:

@@ -7,17 +7,39 @@ validation accepts plain JSON strings in both JSON and Python mode.
 Use :func:`parse_handoff` at every entry point: it checks the size before parsing and turns
 pydantic's errors into :class:`core.errors.ValidationError` with field paths and no input
 values (a transcript must never leak into an error message).
+
+Strict about structure, lenient about vocabulary: the caller is usually an LLM-driven agent, and
+a customer who asked for a person must not be refused for a word. A trigger kind, channel or
+transcript role outside the known vocabulary is accepted as ``other`` and the word as sent is
+kept beside it (``original_kind``, ``original_channel``, ``original_role``) for the note;
+:func:`normalisations` lists each such change so that intake can warn about it. Types, ids and
+sizes stay strict (422).
+
+Every text must be storable (:mod:`core.storable`): NUL characters and lone surrogates are
+refused with the field's path.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from core.errors import Problem, ValidationError
+from core.storable import unstorable_reason
 
 MAX_HANDOFF_BYTES = 1024 * 1024
 MAX_TRANSCRIPT_MESSAGES = 500
@@ -26,13 +48,14 @@ MAX_SUMMARY_CHARS = 5_000
 
 HANDOFF_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 HandoffId = Annotated[str, StringConstraints(pattern=HANDOFF_ID_PATTERN)]
+_HANDOFF_ID = re.compile(HANDOFF_ID_PATTERN)
 
 Platform = Literal["zendesk", "salesforce", "hubspot"]
 PLATFORMS: tuple[Platform, ...] = ("zendesk", "salesforce", "hubspot")
 
 Channel = Literal["chat", "email", "voice", "sms", "social", "web", "other"]
 Priority = Literal["low", "normal", "high", "urgent"]
-Role = Literal["customer", "agent", "system", "tool"]
+Role = Literal["customer", "agent", "system", "tool", "other"]
 TriggerKind = Literal[
     "explicit_request",
     "sentiment",
@@ -46,6 +69,24 @@ TriggerKind = Literal[
     "low_confidence",
     "other",
 ]
+TRIGGER_KINDS: tuple[str, ...] = get_args(TriggerKind)
+CHANNELS: tuple[str, ...] = get_args(Channel)
+ROLES: tuple[str, ...] = get_args(Role)
+
+# Fields left out when deciding whether a repeated id is the same handoff: HTTP clients and
+# tool runners rebuild the body when they retry, regenerating these.
+IDEMPOTENCY_IGNORED_FIELDS: frozenset[str] = frozenset({"created_at"})
+
+MAX_VOCABULARY_WORD_CHARS = 64
+_REPORT_TOKEN = re.compile(r"[a-z0-9_]{1,32}")
+# Identifiers are kept verbatim (a human must be able to find the customer by them), so they
+# are held to visible ASCII: no whitespace, nothing that reads as prose.
+IDENTIFIER_PATTERN = r"^[\x21-\x7e]+$"
+
+def is_handoff_id(text: str) -> bool:
+    """Whether ``text`` can be a handoff id (``fullmatch``: ``$`` alone would let a trailing
+    newline through)."""
+    return _HANDOFF_ID.fullmatch(text) is not None
 
 
 def _require_timezone(value: datetime) -> datetime:
@@ -57,6 +98,12 @@ def _require_timezone(value: datetime) -> datetime:
 # Datetimes arrive as ISO-8601 strings from JSON and from dicts alike, so they opt out of strict.
 AwareDatetime = Annotated[datetime, Field(strict=False), AfterValidator(_require_timezone)]
 ShortText = Annotated[str, StringConstraints(max_length=500)]
+Identifier = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=IDENTIFIER_PATTERN)
+]
+VocabularyWord = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_VOCABULARY_WORD_CHARS)
+]
 Text = Annotated[str, StringConstraints(max_length=MAX_MESSAGE_CHARS)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 LanguageTag = Annotated[
@@ -71,14 +118,64 @@ class _Model(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
+def _vocabulary_schema(known: tuple[str, ...], what: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": list(known)},
+                {"type": "string", "minLength": 1, "maxLength": MAX_VOCABULARY_WORD_CHARS},
+            ],
+            "description": (
+                f"One of the known {what}s. Any other word (at most "
+                f"{MAX_VOCABULARY_WORD_CHARS} characters) is accepted as 'other', the word "
+                "itself is kept for the note, and the answer carries a warning."
+            ),
+        }
+    )
+
+
+def _canonical(word: str) -> str:
+    return re.sub(r"[\s-]+", "_", word.strip().casefold())
+
+
+def _lenient(data: Any, field: str, original: str, known: tuple[str, ...]) -> Any:
+    """``data`` with an unknown word in ``field`` replaced by ``other`` and kept in
+    ``original``; a known word in another case or spelling (``Explicit-Request``) is fixed."""
+    if not isinstance(data, dict):
+        return data
+    word = data.get(field)
+    if not isinstance(word, str) or word in known:
+        return data
+    canonical = _canonical(word)
+    if canonical in known:
+        return {**data, field: canonical}
+    if not 0 < len(word) <= MAX_VOCABULARY_WORD_CHARS:
+        raise ValueError(
+            f"{field}: an unknown word is accepted as 'other', but it must be 1 to "
+            f"{MAX_VOCABULARY_WORD_CHARS} characters"
+        )
+    return {**data, field: "other", original: word}
+
+
+def report_token(kind: str, original: str | None) -> str:
+    """The word to count in reports and feedback exports: the known value, or an agent's own
+    word when it is a short ``[a-z0-9_]`` token, else ``other`` (free text never gets there)."""
+    if kind != "other" or original is None:
+        return kind
+    return original if _REPORT_TOKEN.fullmatch(original) else "other"
+
+
 class Customer(_Model):
     """Who the conversation is with. Every field is optional; give what the agent knows."""
 
-    id: ShortText | None = None
+    id: Identifier | None = None
     name: ShortText | None = None
-    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    email: (
+        Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+        | None
+    ) = None
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()./-]{3,32}$")] | None = None
-    account_id: ShortText | None = None
+    account_id: Identifier | None = None
     account_name: ShortText | None = None
     tier: Annotated[str, StringConstraints(max_length=64)] | None = None
     authenticated: bool = False
@@ -87,9 +184,22 @@ class Customer(_Model):
 class Trigger(_Model):
     """One reason the agent decided to hand off."""
 
-    kind: TriggerKind
+    kind: Annotated[TriggerKind, _vocabulary_schema(TRIGGER_KINDS, "trigger kind")]
+    original_kind: VocabularyWord | None = Field(
+        default=None, description="Set by Baton: the kind as sent, when it was not a known one."
+    )
     detail: Annotated[str, StringConstraints(max_length=1_000)] | None = None
     score: Score01 | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lenient_kind(cls, data: Any) -> Any:
+        return _lenient(data, "kind", "original_kind", TRIGGER_KINDS)
+
+    @property
+    def report_kind(self) -> str:
+        """The kind as reports and exports count it (see :func:`report_token`)."""
+        return report_token(self.kind, self.original_kind)
 
 
 class Sentiment(_Model):
@@ -102,9 +212,17 @@ class Sentiment(_Model):
 class Message(_Model):
     """One turn of the conversation."""
 
-    role: Role
+    role: Annotated[Role, _vocabulary_schema(ROLES, "role")]
+    original_role: VocabularyWord | None = Field(
+        default=None, description="Set by Baton: the role as sent, when it was not a known one."
+    )
     text: Text
     at: AwareDatetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lenient_role(cls, data: Any) -> Any:
+        return _lenient(data, "role", "original_role", ROLES)
 
 
 class ActionTaken(_Model):
@@ -129,8 +247,11 @@ class Handoff(_Model):
 
     id: HandoffId = Field(description="Caller's handoff id; the idempotency key end to end.")
     created_at: AwareDatetime
-    conversation_id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    channel: Channel
+    conversation_id: Identifier
+    channel: Annotated[Channel, _vocabulary_schema(CHANNELS, "channel")]
+    original_channel: VocabularyWord | None = Field(
+        default=None, description="Set by Baton: the channel as sent, when it was not a known one."
+    )
     language: LanguageTag | None = None
     customer: Customer = Field(default_factory=Customer)
     intent: Annotated[
@@ -151,19 +272,78 @@ class Handoff(_Model):
     destination: Platform | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _lenient_channel(cls, data: Any) -> Any:
+        return _lenient(data, "channel", "original_channel", CHANNELS)
+
     @property
     def trigger_kinds(self) -> list[str]:
         """The distinct trigger kinds, in the order the agent gave them."""
         return list(dict.fromkeys(t.kind for t in self.triggers))
 
 
+def normalisations(handoff: Handoff) -> list[Problem]:
+    """Each unknown word that was accepted as ``other``: its path and what happened.
+
+    The messages never quote the word (it is the agent's input).
+    """
+    kept = "accepted as 'other'; the word as sent is kept in"
+    found: list[Problem] = []
+    if handoff.original_channel is not None:
+        found.append(Problem("channel", f"unknown channel {kept} original_channel"))
+    for index, trigger in enumerate(handoff.triggers):
+        if trigger.original_kind is not None:
+            found.append(
+                Problem(f"triggers[{index}].kind", f"unknown trigger kind {kept} original_kind")
+            )
+    for index, message in enumerate(handoff.transcript):
+        if message.original_role is not None:
+            found.append(Problem(f"transcript[{index}].role", f"unknown role {kept} original_role"))
+    return found
+
+
+def comparison_digest(handoff: Handoff) -> str:
+    """SHA-256 of the handoff less :data:`IDEMPOTENCY_IGNORED_FIELDS`: two submissions of one
+    id with equal digests are the same handoff (200), with different ones a conflict (409)."""
+    body = handoff.model_dump_json(exclude=set(IDEMPOTENCY_IGNORED_FIELDS))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def iter_strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """Every string in a JSON-shaped value with its path (``transcript[2].text``); a dict's
+    keys are yielded too, at the path of the dict with ``{}`` appended (``facts{}``)."""
+    if isinstance(value, str):
+        yield format_path(path), value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield format_path(path) + "{}", key
+            yield from iter_strings(item, (*path, str(key)))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from iter_strings(item, (*path, index))
+
+
+def format_path(path: tuple[str | int, ...] | list[str | int]) -> str:
+    """``("transcript", 3, "text")`` → ``transcript[3].text``."""
+    return ".".join(
+        f"[{part}]" if isinstance(part, int) else str(part) for part in path
+    ).replace(".[", "[")
+
+
+def _unstorable(handoff: Handoff) -> list[Problem]:
+    return [
+        Problem(path, reason)
+        for path, text in iter_strings(handoff.model_dump(mode="json"))
+        if (reason := unstorable_reason(text)) is not None
+    ]
+
+
 def _problems_from(exc: pydantic.ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False, include_input=False, include_context=False):
-        path = ".".join(
-            f"[{part}]" if isinstance(part, int) else str(part) for part in err["loc"]
-        ).replace(".[", "[")
-        problems.append(Problem(path=path, message=err["msg"]))
+        problems.append(Problem(path=format_path(list(err["loc"])), message=err["msg"]))
     return problems
 
 
@@ -178,18 +358,36 @@ def parse_handoff(raw: bytes | str) -> Handoff:
         raise ValidationError(
             [Problem("", f"handoff is {size} bytes; the limit is {MAX_HANDOFF_BYTES}")]
         )
+    return load_stored_handoff(raw)
+
+
+def load_stored_handoff(raw: bytes | str) -> Handoff:
+    """Parse a handoff without the total size limit, which applies to what a client sends:
+    a stored (redacted) copy may be longer in bytes than its input, and must stay readable.
+
+    Every field limit still holds; raises :class:`ValidationError` like :func:`parse_handoff`.
+    """
     try:
-        return Handoff.model_validate_json(raw)
+        handoff = Handoff.model_validate_json(raw)
     except pydantic.ValidationError as exc:
         raise ValidationError(_problems_from(exc)) from None
+    return _checked(handoff)
 
 
 def validate_handoff(data: dict[str, Any]) -> Handoff:
     """Validate an already-decoded handoff (for example from a test or another library)."""
     try:
-        return Handoff.model_validate(data)
+        handoff = Handoff.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ValidationError(_problems_from(exc)) from None
+    return _checked(handoff)
+
+
+def _checked(handoff: Handoff) -> Handoff:
+    problems = _unstorable(handoff)
+    if problems:
+        raise ValidationError(problems)
+    return handoff
 
 
 def handoff_json_schema() -> dict[str, Any]:

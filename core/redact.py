@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from core import privacy
 from core.errors import MappingError, Problem
 from core.handoff import Handoff
 
@@ -462,52 +463,10 @@ class Redactor:
         return "".join(out)
 
     def redact_handoff(self, handoff: Handoff) -> Handoff:
-        """A copy of ``handoff`` with every free text redacted.
-
-        Redacted: summary, transcript message texts, actions taken (action and outcome), next
-        steps, trigger details, string fact values and string values anywhere in metadata.
-        The customer block is kept as is: its email, phone and name create the requester.
-        """
-        return handoff.model_copy(
-            update={
-                "summary": self.redact(handoff.summary),
-                "transcript": [
-                    message.model_copy(update={"text": self.redact(message.text)})
-                    for message in handoff.transcript
-                ],
-                "actions_taken": [
-                    action.model_copy(
-                        update={
-                            "action": self.redact(action.action),
-                            "outcome": self._optional(action.outcome),
-                        }
-                    )
-                    for action in handoff.actions_taken
-                ],
-                "next_steps": [self.redact(step) for step in handoff.next_steps],
-                "triggers": [
-                    trigger.model_copy(update={"detail": self._optional(trigger.detail)})
-                    for trigger in handoff.triggers
-                ],
-                "facts": {
-                    key: self.redact(value) if isinstance(value, str) else value
-                    for key, value in handoff.facts.items()
-                },
-                "metadata": self._redact_json(handoff.metadata),
-            }
-        )
-
-    def _optional(self, text: str | None) -> str | None:
-        return None if text is None else self.redact(text)
-
-    def _redact_json(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.redact(value)
-        if isinstance(value, dict):
-            return {key: self._redact_json(item) for key, item in value.items()}
-        if isinstance(value, list | tuple):
-            return type(value)(self._redact_json(item) for item in value)
-        return value
+        """A copy of ``handoff`` with every string masked except those :mod:`core.privacy`
+        keeps verbatim (and says why); raises ValidationError when a field kept verbatim carries
+        something this redactor masks."""
+        return privacy.redact_handoff(self, handoff)
 
 
 @functools.cache

@@ -1,9 +1,15 @@
 """When to try a delivery again (RELIABILITY O6).
 
+An attempt is one platform call; the worker counts each in the store just before making it.
 Two levels. Within one claim, a few quick in-process retries (tenacity) whose waits honour the
 platform's ``Retry-After`` and fit in the lease. After that, the delivery goes back to the
-outbox, due again after ``max(Retry-After, backoff(attempts))``; after ``max_attempts`` claims
-it is dead-lettered.
+outbox, due again after ``max(Retry-After, backoff(attempts))``; once ``max_attempts`` calls
+have failed it is dead-lettered (quick retries never go past that number).
+
+With the defaults and a platform failing every call (three quick tries per claim), the claims
+wait 2 min, 16 min, then an hour each (plus jitter): 20 calls over four to five hours before a
+dead letter. A long ``Retry-After`` ends each claim after one call, so the same 20 calls then
+take longer.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from tenacity import (
     wait_exponential,
     wait_random,
 )
+from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from core.errors import RetryableError
@@ -32,12 +39,13 @@ _MAX_EXPONENT = 30  # 2**30 × any sane base is far beyond backoff_max already
 class RetryPolicy:
     """How hard and how long a delivery is retried.
 
-    ``quick_*`` govern the in-process retries within one claim; ``backoff_*`` the delay before
-    the next claim; ``pause_seconds`` how long a platform that refused Baton's credentials
-    (401/403) is left alone.
+    ``max_attempts`` is the number of platform calls (quick retries included) after which a
+    failing delivery is dead-lettered; ``quick_*`` govern the in-process retries within one
+    claim; ``backoff_*`` the delay before the next claim; ``pause_seconds`` how long a
+    platform that refused Baton's credentials (401/403) is left alone.
     """
 
-    max_attempts: int = 10
+    max_attempts: int = 20
     quick_tries: int = 3
     quick_initial: float = 1.0
     quick_max: float = 10.0
@@ -52,7 +60,7 @@ class RetryPolicy:
             raise ValueError("max_attempts and quick_tries must be at least 1")
 
     def backoff(self, attempts: int, rng: random.Random | None = None) -> float:
-        """Seconds to wait before the next claim after ``attempts`` failed claims.
+        """Seconds to wait before the next claim after ``attempts`` failed calls.
 
         Exponential from ``backoff_initial``, capped at ``backoff_max``, plus up to ``jitter``
         (a fraction) more so that many failed deliveries do not come back all at once.
@@ -74,17 +82,22 @@ class RetryPolicy:
         budget: float,
         sleep: Callable[[float], None],
         before_sleep: Callable[[RetryCallState], None] | None = None,
+        stop_when: Callable[[], bool] | None = None,
     ) -> Retrying:
         """A tenacity ``Retrying`` for the in-process retries of one claim.
 
         Retries only :class:`RetryableError`; waits ``max(Retry-After, exponential backoff
-        with jitter)``; stops after ``quick_tries`` or as soon as the next wait would pass
+        with jitter)``; stops after ``quick_tries``, as soon as the next wait would pass
         ``budget`` seconds (so a long ``Retry-After`` goes back to the outbox instead of
-        outliving the lease). Re-raises the last error.
+        outliving the lease), or when ``stop_when()`` says so (the delivery has used up
+        ``max_attempts``). Re-raises the last error.
         """
+        stop = stop_after_attempt(self.quick_tries) | stop_before_delay(budget)
+        if stop_when is not None:
+            stop = stop | StopWhen(stop_when)
         return Retrying(
             retry=retry_if_exception_type(RetryableError),
-            stop=stop_after_attempt(self.quick_tries) | stop_before_delay(budget),
+            stop=stop,
             wait=WaitRetryAfter(
                 wait_exponential(multiplier=self.quick_initial, max=self.quick_max)
                 + wait_random(0, self.quick_initial)
@@ -93,6 +106,16 @@ class RetryPolicy:
             before_sleep=before_sleep,
             reraise=True,
         )
+
+
+class StopWhen(stop_base):
+    """Stop retrying as soon as ``check()`` is true."""
+
+    def __init__(self, check: Callable[[], bool]) -> None:
+        self.check = check
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.check()
 
 
 class WaitRetryAfter(wait_base):

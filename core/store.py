@@ -8,11 +8,24 @@ PostgreSQL (scale-out) claims outbox rows with ``SELECT … FOR UPDATE SKIP LOCK
 
 Duplicates are decided by the database's own keys (primary key of ``handoffs``, unique
 ``(platform, event_id)`` of ``inbound_events``), never by check-then-insert (RELIABILITY D2).
+
+An outbox row's ``attempts`` counts the platform calls made for it, each committed before the
+call is made:
+
+==========================  ==========================================================
+:meth:`claim_deliveries`    leases due rows; counts nothing
+:meth:`count_attempt`       +1, in its own transaction, just before each platform call
+:meth:`release_delivery`    gives the lease back; ``refund=True`` takes back one attempt
+                            (a call the platform refused with 401/403)
+:meth:`requeue`             a dead row back to 0
+==========================  ==========================================================
+
+So a worker that dies after claiming a batch costs the rows it never tried nothing, and one
+that dies during a call leaves that call counted (the next try looks for its ticket first).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Collection, Iterator
@@ -31,7 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.disposition import Disposition, latest
 from core.errors import BatonError, ConfigError, IdempotencyConflict
-from core.handoff import Handoff
+from core.handoff import Handoff, comparison_digest, load_stored_handoff
 from core.settings import DATABASE_URL_ENV, database_url, masked_url, normalize_database_url
 from core.tables import (
     Base,
@@ -71,7 +84,10 @@ class AddResult:
 
 @dataclass(frozen=True)
 class ClaimedDelivery:
-    """An outbox row leased to one worker, with the redacted handoff JSON to deliver."""
+    """An outbox row leased to one worker, with the redacted handoff JSON to deliver.
+
+    ``attempts`` is the number of platform calls counted for it before this claim.
+    """
 
     delivery_id: int
     handoff_id: str
@@ -250,11 +266,12 @@ class Store:
     def add_handoff(self, handoff: Handoff, platform: str) -> AddResult:
         """Store a handoff and its pending delivery in one transaction (RELIABILITY O4).
 
-        A repeated id writes nothing: same body → not created; another body → conflict.
+        A repeated id writes nothing: the same handoff (equal :func:`comparison_digest`, which
+        leaves out the fields a retrying client regenerates) → not created; another → conflict.
         The primary key decides between concurrent duplicates.
         """
         body = handoff.model_dump_json()
-        digest = hashlib.sha256(body.encode()).hexdigest()
+        digest = comparison_digest(handoff)
         now = utcnow()
         try:
             with self.session() as session:
@@ -280,8 +297,11 @@ class Store:
 
     def _handoff_digest(self, handoff_id: str) -> str | None:
         with self.reading() as session:
-            stmt = select(HandoffRow.body_sha256).where(HandoffRow.id == handoff_id)
-            return session.scalars(stmt).one_or_none()
+            stmt = select(HandoffRow.body).where(HandoffRow.id == handoff_id)
+            body = session.scalars(stmt).one_or_none()
+        # Recomputed from the stored body rather than read from body_sha256, so rows stored
+        # before the comparison rule last changed are compared by today's rule.
+        return None if body is None else comparison_digest(load_stored_handoff(body))
 
     def claim_deliveries(
         self,
@@ -293,7 +313,8 @@ class Store:
         platforms: Collection[str] | None = None,
     ) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` due deliveries to ``owner``: pending rows whose time has come
-        and leased rows whose lease expired (a crashed worker's). Each claim counts an attempt.
+        and leased rows whose lease expired (a crashed worker's). Claiming counts no attempt:
+        :meth:`count_attempt` does, for each platform call actually made.
 
         ``platforms`` limits the claim to those platforms (an empty collection claims nothing).
         """
@@ -319,7 +340,6 @@ class Store:
                 row.state = "leased"
                 row.lease_owner = owner
                 row.lease_expires_at = expires
-                row.attempts += 1
                 row.updated_at = utcnow()
                 claimed.append(
                     ClaimedDelivery(row.id, row.handoff_id, row.platform, row.attempts, body)
@@ -332,6 +352,19 @@ class Store:
         if row is None or row.state != "leased" or row.lease_owner != owner:
             raise LeaseLost(f"delivery {delivery_id}: the lease is no longer held by this worker")
         return row
+
+    def count_attempt(self, delivery_id: int, owner: str) -> int:
+        """Count one more platform call for a leased delivery; the new count.
+
+        Commits on its own, before the caller makes the call, so that a crash during the call
+        leaves it counted and the next try looks for the ticket it may have made (O1).
+        Raises :class:`LeaseLost` (and counts nothing) if ``owner`` no longer holds the lease.
+        """
+        with self.session() as session:
+            row = self._leased(session, delivery_id, owner)
+            row.attempts += 1
+            row.updated_at = utcnow()
+            return row.attempts
 
     def complete_delivery(
         self, delivery_id: int, owner: str, *, ticket_id: str, ticket_url: str | None
@@ -361,20 +394,27 @@ class Store:
             row.next_attempt_at = at
 
     def release_delivery(
-        self, delivery_id: int, owner: str, *, at: datetime, error: str | None = None
+        self,
+        delivery_id: int,
+        owner: str,
+        *,
+        at: datetime,
+        error: str | None = None,
+        refund: bool = False,
     ) -> None:
-        """Give the lease back, due again at ``at``, WITHOUT counting the attempt.
+        """Give the lease back, due again at ``at``, leaving its attempts as they are.
 
-        For a delivery that was not really tried because of a configuration problem (its
-        platform refused Baton's credentials), so that fixing the configuration does not cost
-        the handoff its attempts.
+        For a delivery held up by a configuration problem (its platform refused Baton's
+        credentials), so that fixing the configuration does not cost the handoff attempts.
+        ``refund=True`` also takes back the attempt counted for the call that was refused.
         """
         at = _aware(at)
         with self.session() as session:
             row = self._leased(session, delivery_id, owner)
             _release(row, "pending", error)
             row.next_attempt_at = at
-            row.attempts = max(0, row.attempts - 1)
+            if refund:
+                row.attempts = max(0, row.attempts - 1)
 
     def dead_letter(self, delivery_id: int, owner: str, *, error: str) -> None:
         """Give up on a delivery: state ``dead``, its handoff ``failed``."""

@@ -17,7 +17,7 @@ import hmac
 from collections.abc import Iterable, Mapping
 
 from pydantic import SecretStr
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -102,6 +102,10 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 RETRY_AFTER_SECONDS = 5
 STORE_ERRORS: tuple[type[BaseException], ...] = (StoreUnavailable, SQLAlchemyError)
+# The database refused the input itself (PostgreSQL's data exceptions, such as a NUL in text;
+# a driver that cannot encode a lone surrogate): retrying cannot help, so never a 503 (K5).
+# Catch these before STORE_ERRORS, which includes DataError.
+UNSTORABLE_ERRORS: tuple[type[BaseException], ...] = (DataError, UnicodeError)
 
 
 def error_response(

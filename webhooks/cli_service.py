@@ -84,11 +84,14 @@ def build_service(
     connectors: Mapping[Platform, Connector] | None = None,
     jobs: Sequence[BackgroundJob] = (),
     env: Mapping[str, str] | None = None,
+    metrics: Metrics | None = None,
 ) -> Service:
     """The app over ``store`` with the inbox processor and ``jobs`` as background jobs.
 
     ``connectors`` (e.g. pointed at sandboxes) replace those built from ``env``. ``jobs``
     (e.g. the delivery worker) start after the inbox processor and stop before it.
+    ``metrics`` is what ``/metrics`` serves (default: new): build delivery workers on its
+    ``metrics.delivery`` so their counts show there.
     Raises ConfigError when no platform is enabled or a mapping or connector cannot load.
     """
     enabled = enabled_connectors(settings, env) if connectors is None else dict(connectors)
@@ -106,7 +109,7 @@ def build_service(
             effect="handoffs without destination are refused",
         )
     sources: dict[str, WebhookSource] = dict(enabled.items())
-    metrics = Metrics()
+    metrics = metrics if metrics is not None else Metrics()
     inbox = InboxProcessor(
         store, sources, retention_days=settings.inbox_retention_days, metrics=metrics
     )
@@ -181,7 +184,7 @@ def register(app: typer.Typer) -> None:
         store = open_store()
         try:
             service = (
-                _service_with_worker(settings, store) if worker else build_service(settings, store)
+                service_with_worker(settings, store) if worker else build_service(settings, store)
             )
         except BaseException:
             store.close()
@@ -192,13 +195,18 @@ def register(app: typer.Typer) -> None:
             service.close()
 
 
-def _service_with_worker(settings: ServiceSettings, store: Store) -> Service:
+def service_with_worker(settings: ServiceSettings, store: Store) -> Service:
+    """``baton serve``'s service with an in-process delivery worker for the platforms enabled
+    in the environment, recording into the registry ``/metrics`` serves."""
     from core.delivery import BackgroundJob as DeliveryJob
     from core.delivery import delivery_workers
 
     connectors = enabled_connectors(settings)
-    worker = DeliveryJob(delivery_workers(store, dict(connectors.items())))
-    return build_service(settings, store, connectors=connectors, jobs=[worker])
+    metrics = Metrics()
+    workers = delivery_workers(store, dict(connectors.items()), metrics=metrics.delivery)
+    return build_service(
+        settings, store, connectors=connectors, jobs=[DeliveryJob(workers)], metrics=metrics
+    )
 
 
 def _serve_embedded(host: str, port: int, sandbox_port: int) -> None:

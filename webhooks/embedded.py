@@ -23,6 +23,7 @@ from core.errors import ConfigError
 from core.mapping import load_mapping
 from core.store import Store
 from webhooks.cli_service import Service, build_service
+from webhooks.observability import Metrics
 from webhooks.settings import ServiceSettings
 
 if TYPE_CHECKING:
@@ -138,11 +139,14 @@ def build_embedded(
         }
         settings = ServiceSettings.from_env(settings_env)
         connector = connector_for("zendesk", load_mapping(mappings, "zendesk"), settings_env)
-        worker = BackgroundJob(
-            delivery_workers(store, {"zendesk": connector}, lease_seconds=lease_seconds),
-            poll_interval=0.2,
+        metrics = Metrics()
+        workers = delivery_workers(
+            store, {"zendesk": connector}, lease_seconds=lease_seconds, metrics=metrics.delivery
         )
-        service = build_service(settings, store, connectors={"zendesk": connector}, jobs=[worker])
+        worker = BackgroundJob(workers, poll_interval=0.2)
+        service = build_service(
+            settings, store, connectors={"zendesk": connector}, jobs=[worker], metrics=metrics
+        )
     except BaseException:
         zendesk.stop()
         raise

@@ -7,6 +7,10 @@ source's ``parse_webhook``, links it to its handoff, appends the disposition and
 ``processed`` (or ``failed`` with a short error code, never body text). The disposition and the
 state change commit together, so each event has exactly one effect (D1).
 
+An event whose disposition the store cannot hold ends ``failed`` like any other failure, in its
+own savepoint, and the error written is itself storable (RELIABILITY K5): a value the batch's
+commit could not write would roll the batch back and claim the same rows again, forever.
+
 Order: the current disposition is the newest by the platform's own timestamp, whatever the
 arrival order, so a stale event processed after a newer one changes the history but not the
 current state (D4; see :func:`core.disposition.latest`).
@@ -30,6 +34,7 @@ from sqlalchemy.orm import Session
 from core.disposition import Disposition
 from core.errors import BatonError, ConfigError, PayloadError
 from core.ports import WebhookSource
+from core.storable import storable
 from core.store import Store
 from core.tables import InboundEventRow, utcnow
 from webhooks.observability import Metrics, describe, event
@@ -44,7 +49,7 @@ _MAX_ERROR_CHARS = 200
 def _short_error(exc: BaseException) -> str:
     # Baton's own errors are written without payload text; anything else keeps its class only.
     if isinstance(exc, BatonError):
-        return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS]
+        return storable(f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS])
     return type(exc).__name__
 
 

@@ -1,10 +1,19 @@
 """The handoff API: ``POST /v1/handoffs`` and ``GET /v1/handoffs/{id}``.
 
-A handoff is authenticated (API key), size-checked before it is read, validated (422 with
-field paths and never an input value, RELIABILITY C4), redacted with the mapping folder's rules
-*before* anything is stored (C5), then stored with its delivery in one transaction. The
-handoff id is the idempotency key: the same id and body again is answered with the existing
-status (200), the same id with another body is a conflict (409).
+A handoff is authenticated (API key), must be declared ``application/json`` (else 415),
+size-checked before it is read, validated (422 with field paths and never an input value,
+RELIABILITY C4), redacted with the mapping folder's rules *before* anything is stored (C5, C6),
+then stored with its delivery in one transaction. The redacted copy is read back exactly as the
+worker will read it before anything is answered, so a 202 is never followed by a failure of
+Baton's own making (O8).
+
+Unknown vocabulary (a trigger kind, channel or role the model does not know) is accepted as
+``other``; the 202 lists each such change under ``warnings`` and the
+``baton_handoff_normalisations`` counter counts them.
+
+The handoff id is the idempotency key: the same handoff again is answered with the existing
+status (200) — "the same" leaves out :data:`core.handoff.IDEMPOTENCY_IGNORED_FIELDS`, which
+retrying clients regenerate — and the same id with another handoff is a conflict (409).
 """
 
 from __future__ import annotations
@@ -23,13 +32,20 @@ from starlette.responses import Response
 
 from core.disposition import latest
 from core.errors import Problem, ValidationError
-from core.handoff import Handoff, parse_handoff
+from core.handoff import (
+    Handoff,
+    is_handoff_id,
+    load_stored_handoff,
+    normalisations,
+    parse_handoff,
+)
 from core.mapping import REDACTION_FILE
 from core.redact import Redactor, default_redactor, load_rules
 from core.store import Store
 from core.tables import DeliveryRow, HandoffRow
 from webhooks.auth import (
     STORE_ERRORS,
+    UNSTORABLE_ERRORS,
     ApiKeys,
     BadContentLength,
     BodyTooLarge,
@@ -77,6 +93,17 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type declares JSON: ``application/json`` or ``application/*+json``,
+    with any parameters (``; charset=utf-8``)."""
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().casefold()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
 def _problems(problems: Collection[Problem]) -> list[dict[str, str]]:
     return [{"path": p.path, "message": p.message} for p in problems]
 
@@ -118,10 +145,14 @@ class HandoffIntake:
             openapi_extra={"requestBody": HANDOFF_REQUEST_BODY},
             responses={
                 200: {"description": "This id was already received with the same body."},
-                202: {"description": "Received; `status_url` follows its delivery."},
+                202: {
+                    "description": "Received; `status_url` follows its delivery; `warnings` "
+                    "lists each unknown word accepted as 'other'."
+                },
                 401: {"description": "Missing or wrong API key (`Authorization: Bearer …`)."},
                 409: {"description": "This id was already received with another body."},
                 413: {"description": "Body over the size limit."},
+                415: {"description": "The body is not declared `application/json`."},
                 422: {
                     "description": "Invalid handoff; every problem with its field path.",
                     "content": {"application/json": {"schema": _PROBLEMS_SCHEMA}},
@@ -149,6 +180,9 @@ class HandoffIntake:
             self._count("unauthorized")
             event(log, logging.WARNING, "handoff.unauthorized")
             return unauthorized_bearer()
+        if not _is_json(request.headers.get("content-type")):
+            self._count("unsupported_media_type")
+            return error_response(415, "unsupported_media_type", expected="application/json")
         try:
             raw = await read_body(request, self.max_body_bytes)
         except BodyTooLarge:
@@ -171,12 +205,28 @@ class HandoffIntake:
             return self._invalid(
                 [Problem("destination", f"{where} '{platform}' is not enabled; enabled: {enabled}")]
             )
-        redacted = self.redactor.redact_handoff(handoff)
+        try:
+            redacted = self.redactor.redact_handoff(handoff)
+        except ValidationError as exc:
+            return self._invalid(exc.problems)
+        try:
+            load_stored_handoff(redacted.model_dump_json())
+        except ValidationError as exc:
+            # Redaction keeps every limit by construction (core.privacy); if it ever did not,
+            # refuse now rather than accept a handoff the worker could not read.
+            self._count("unstorable")
+            paths = ",".join(p.path or "<root>" for p in exc.problems)[:200]
+            event(log, logging.ERROR, "handoff.redacted_copy_invalid", id=handoff.id, paths=paths)
+            return error_response(500, "internal_error")
         try:
             result = self.store.add_handoff(redacted, platform)
             existing = None
             if not result.created and not result.conflict:
                 existing = self.status_document(handoff.id)
+        except UNSTORABLE_ERRORS:
+            # The model refuses unstorable text first; should a database still refuse the
+            # data, that is the input's doing and no retry would help (K5).
+            return self._invalid([Problem("", "holds text the database cannot store")])
         except STORE_ERRORS as exc:
             self._count("unavailable")
             event(log, logging.ERROR, "handoff.unavailable", id=handoff.id, error=describe(exc))
@@ -189,13 +239,32 @@ class HandoffIntake:
             self._count("existing")
             return JSONResponse(existing, status_code=200)
         self._count("created")
-        event(log, logging.INFO, "handoff.received", id=handoff.id, platform=platform)
+        warnings = normalisations(handoff)
+        for warning in warnings:
+            field = warning.path.split("[")[0].split(".")[0]
+            self.metrics.normalisations.labels(field=field).inc()
+        event(
+            log,
+            logging.INFO,
+            "handoff.received",
+            id=handoff.id,
+            platform=platform,
+            normalised=len(warnings),
+        )
         self.after_write()
-        return self._received(redacted, platform)
+        return self._received(redacted, platform, _problems(warnings))
 
-    def _received(self, handoff: Handoff, platform: str) -> Response:
+    def _received(
+        self, handoff: Handoff, platform: str, warnings: list[dict[str, str]]
+    ) -> Response:
         url = f"/v1/handoffs/{handoff.id}"
-        body = {"id": handoff.id, "status": "received", "platform": platform, "status_url": url}
+        body = {
+            "id": handoff.id,
+            "status": "received",
+            "platform": platform,
+            "status_url": url,
+            "warnings": warnings,
+        }
         return JSONResponse(body, status_code=202, headers={"Location": url})
 
     def _invalid(self, problems: Collection[Problem]) -> Response:
@@ -215,9 +284,15 @@ class HandoffIntake:
         self.metrics.handoffs.labels(result=result).inc()
 
     async def status(self, handoff_id: str, request: Request) -> Response:
-        """The status document of one handoff, or 404."""
+        """The status document of one handoff, or 404.
+
+        An id no handoff can have is 404 without a look-up: it may hold text the store cannot
+        (a NUL), which must not turn into a 503 (RELIABILITY K5).
+        """
         if not self.keys.accepts(request.headers.get("authorization")):
             return unauthorized_bearer()
+        if not is_handoff_id(handoff_id):
+            return error_response(404, "not_found")
         try:
             document = await run_in_threadpool(self.status_document, handoff_id)
         except STORE_ERRORS as exc:

@@ -1,9 +1,10 @@
 """Metrics, one-line logs and the error descriptions that are safe to put in them.
 
 Each app owns its :class:`Metrics` (its own Prometheus registry), so several apps in one
-process — tests, a replica per thread — never collide. Logs are one line each,
-``event key=value …``; bodies, secrets, API keys and transcript text never go in them
-(RELIABILITY C2): callers pass ids, counts and short codes only.
+process — tests, a replica per thread — never collide. The delivery worker the service runs
+records into the same registry (``Metrics.delivery``), so ``/metrics`` shows its counts too.
+Logs are one line each, ``event key=value …``; bodies, secrets, API keys and transcript text
+never go in them (RELIABILITY C2): callers pass ids, counts and short codes only.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sys
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
+
+from core.delivery import DeliveryMetrics
 
 WEBHOOK_RESULTS = (
     "verified",
@@ -28,7 +31,11 @@ _MAX_VALUE_CHARS = 200
 
 
 class Metrics:
-    """The service's Prometheus metrics, in a registry owned by one app."""
+    """The service's Prometheus metrics, in a registry owned by one app.
+
+    ``delivery`` holds the delivery worker's metrics on that registry: pass it to the
+    service's workers (``delivery_workers(..., metrics=metrics.delivery)``).
+    """
 
     content_type = CONTENT_TYPE_LATEST
 
@@ -37,8 +44,15 @@ class Metrics:
         self.handoffs = Counter(
             "baton_handoffs_received",
             "Handoff submissions by result (created, existing, conflict, invalid, "
-            "unauthorized, too_large, unavailable).",
+            "unauthorized, unsupported_media_type, too_large, unavailable, unstorable).",
             ["result"],
+            registry=self.registry,
+        )
+        self.normalisations = Counter(
+            "baton_handoff_normalisations",
+            "Unknown words in accepted handoffs taken as 'other', by field (channel, "
+            "triggers, transcript).",
+            ["field"],
             registry=self.registry,
         )
         self.webhooks = Counter(
@@ -61,6 +75,7 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
         )
+        self.delivery = DeliveryMetrics(self.registry)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -7,10 +7,23 @@ The order is the contract (RELIABILITY A1–A8, D1–D2, K1–K3):
    URL from the settings (never the Host header) go to the source's ``verify_webhook``; any
    failure is 401 and nothing is stored anywhere (A1, A2);
 3. reading: a signed body the source cannot read is quarantined and answered 400 — a payload
-   error, not an auth failure (A7);
+   error, not an auth failure (A7). So is a body whose events carry text the store cannot hold
+   (K5): an event id, or any text of an event's disposition, with a NUL or a lone surrogate
+   (see :mod:`core.storable`). Such an event could never be recorded, so a retry would fail
+   the same way for as long as the sender kept retrying; it is kept in quarantine (the exact
+   bytes, with a reason that names the field and never quotes it) and answered 400, like any
+   other signed but unusable payload. 400 rather than 200 because nothing was recorded
+   and the sender's delivery log should say so, and because senders do not retry it: Zendesk
+   retries a webhook only on 409, on 429/503 (with ``Retry-After``) and on timeouts, never on
+   another 4xx (its webhooks reference, "Webhook retries"). Should the database refuse a
+   value all the same (a ``DataError``, or text the driver cannot encode), the body is
+   quarantined and answered 400 too: only an unreachable store is 503;
 4. recording: each event goes into the inbox, whose unique ``(platform, event_id)`` decides
    duplicates (D1, D2); then 200 at once. The inbox processor does the rest after the
    acknowledgement, so no platform API is ever called here (K1).
+
+No header value reaches the store: headers go to the verifier only, and the inbox row holds
+the platform (a configured source's name, from the route), the event id and the body bytes.
 
 A store that cannot be reached is 503 with ``Retry-After`` (senders retry 5xx; K2). No
 transient failure is answered with a status a sender would not retry, and nothing answers 410
@@ -31,8 +44,10 @@ from starlette.responses import Response
 
 from core.errors import PayloadError, VerificationError
 from core.ports import WebhookEvent, WebhookSource
+from core.storable import storable, unstorable_reason
 from core.store import Store
 from webhooks.auth import (
+    UNSTORABLE_ERRORS,
     BadContentLength,
     BodyTooLarge,
     error_response,
@@ -52,7 +67,8 @@ def _utcnow() -> datetime:
 
 
 def _checked(events: object) -> list[WebhookEvent]:
-    """The source's events, or PayloadError when one could not be stored as an inbox key."""
+    """The source's events, or PayloadError when one could not be stored (as an inbox key,
+    or, for its disposition, by the processor later)."""
     if not isinstance(events, list):
         raise PayloadError("the source returned no event list")
     for item in events:
@@ -60,7 +76,28 @@ def _checked(events: object) -> list[WebhookEvent]:
             raise PayloadError("the source returned something that is not a WebhookEvent")
         if not isinstance(item.event_id, str) or not 0 < len(item.event_id) <= MAX_EVENT_ID_CHARS:
             raise PayloadError(f"event id must be 1 to {MAX_EVENT_ID_CHARS} characters")
+        problem = unstorable_text(item)
+        if problem is not None:
+            raise PayloadError(problem)
     return events
+
+
+def unstorable_text(item: WebhookEvent) -> str | None:
+    """Which text of ``item`` the store cannot hold and why, or None (K5). Never quotes it.
+
+    A Disposition repairs its own texts, so only one built around validation
+    (``model_construct``) can fail here; the check costs little and keeps the rule whole.
+    """
+    reason = unstorable_reason(item.event_id)
+    if reason is not None:
+        return f"event id {reason}"
+    if item.disposition is not None:
+        for name, value in item.disposition:
+            if isinstance(value, str):
+                reason = unstorable_reason(value)
+                if reason is not None:
+                    return f"disposition {name} {reason}"
+    return None
 
 
 class WebhookReceiver:
@@ -167,6 +204,9 @@ class WebhookReceiver:
         return error_response(401, "unauthorized")
 
     def _quarantine(self, platform: str, reason: str, body: bytes) -> Response:
+        # A source's error text is written without payload text, but may still not be
+        # storable; the reason must never be why a quarantine fails.
+        reason = storable(reason)
         try:
             self.store.quarantine(platform, reason, body)
         except Exception as exc:
@@ -193,6 +233,11 @@ class WebhookReceiver:
                     new += 1
                 else:
                     duplicates += 1
+        except UNSTORABLE_ERRORS as exc:
+            # The check in _checked should make this unreachable; if the database still
+            # refuses the input, a retry cannot succeed, so it is a payload error (K5).
+            reason = f"the store refused an event ({type(exc).__name__})"
+            return self._quarantine(platform, reason, body)
         except Exception as exc:
             return self._unavailable(platform, exc)
         if new:

@@ -172,6 +172,13 @@ class _Compiler:
                     ["tags", "field"],
                     f"{self.spec.platform} has no native tags: name a text field to hold them",
                 )
+            elif self.spec.unverified_requester != "claimed":
+                self.report(
+                    ["tags", "field"],
+                    f"{self.spec.platform} has no native tags: name a text field to hold the "
+                    f"identity_unverified tag of unverified_requester: "
+                    f"{self.spec.unverified_requester}",
+                )
             return tuple(templates), None
         fld = self.catalog_field(["tags", "field"], tags.field)
         return tuple(templates), fld.id if fld else None

@@ -12,13 +12,53 @@ from core.handoff import Customer, Handoff
 from core.mapping import facts
 from core.mapping.compiler import CompiledField, CompiledMapping
 from core.mapping.context import template_context
-from core.mapping.note import fit_note
-from core.mapping.spec import When
+from core.mapping.note import fit_note, identity_warning
+from core.mapping.spec import FallbackRequester, UnverifiedRequester, When
 from core.mapping.targets import Target
 from core.redact import Redactor
 from core.templating import render
 
 FieldValue = str | int | float | bool
+IDENTITY_UNVERIFIED_TAG = "identity_unverified"
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who a ticket is for, as far as Baton may say: each builder sends what its platform takes."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The mapping's unverified-identity policy applied to one customer (RELIABILITY C7)."""
+
+    requester: Requester | None  # None: the fallback requester
+    unverified: bool  # the policy applied: tag the ticket and warn at the top of the note
+
+
+def resolve_identity(customer: Customer, policy: UnverifiedRequester) -> Identity:
+    """The requester ``customer`` may become under ``policy``.
+
+    The policy applies only to a customer who is not authenticated and claims an identity (an
+    email or a phone); a name alone identifies nobody, so it stays as given.
+    """
+    name = (customer.name or "").strip() or None
+    claimed: Requester | None = Requester(name, customer.email or None, customer.phone or None)
+    if claimed == Requester():
+        claimed = None
+    claims_identity = bool(customer.email or customer.phone)
+    if customer.authenticated or not claims_identity or policy == "claimed":
+        return Identity(claimed, unverified=False)
+    if policy == "tag":
+        return Identity(claimed, unverified=True)
+    return Identity(None, unverified=True)
+
+
+def _fallback(spec: FallbackRequester | None) -> Requester | None:
+    return None if spec is None else Requester(name=spec.name, email=spec.email)
 
 
 @dataclass(frozen=True)
@@ -36,7 +76,8 @@ class TicketDraft:
     route: str
     target: Target
     note: str
-    customer: Customer
+    requester: Requester | None  # None: the fallback requester (or the platform's default)
+    fallback_requester: Requester | None  # the mapping's; None: the platform's default
     warnings: list[str]
 
 
@@ -164,6 +205,14 @@ def draft_ticket(
     fields = _field_values(mapping, context, warnings)
     tags = [*mapping.spec.tags.static, *(render(t, context) for t in mapping.tag_templates)]
     tags += derived_tags(list(mapping.spec.tags.derived), handoff)
+    identity = resolve_identity(handoff.customer, mapping.spec.unverified_requester)
+    preface = ""
+    if identity.unverified:
+        tags.append(IDENTITY_UNVERIFIED_TAG)
+        preface = identity_warning(
+            html=facts.NOTE_IS_HTML[mapping.platform],
+            claimed_is_requester=identity.requester is not None,
+        )
     tags = list(dict.fromkeys(t for t in map(normalize_tag, tags) if t))
     if mapping.tags_field is not None and tags:
         fields[mapping.tags_field] = ";".join(tags)
@@ -173,6 +222,7 @@ def draft_ticket(
         context["handoff"]["transcript"],
         mapping.note_limit,
         mapping.spec.note.max_transcript_turns,
+        preface=preface,
     )
     description = render(mapping.description, context).strip() if mapping.description else None
     return TicketDraft(
@@ -187,6 +237,7 @@ def draft_ticket(
         route=route,
         target=target,
         note=note,
-        customer=handoff.customer,
+        requester=identity.requester,
+        fallback_requester=_fallback(mapping.spec.fallback_requester),
         warnings=warnings,
     )

@@ -27,6 +27,8 @@ OneOrMany = Annotated[
 ]
 
 DerivedTag = Literal["trigger_kinds", "intent", "tier", "channel", "language", "handoff_tags"]
+UnverifiedRequester = Literal["claimed", "tag", "anonymous"]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 
 
 class _Spec(BaseModel):
@@ -88,6 +90,17 @@ class Note(_Spec):
     max_transcript_turns: Annotated[int, Field(ge=0, le=500)] = 40
 
 
+class FallbackRequester(_Spec):
+    """The requester a ticket gets when the customer's own identity cannot or may not be used.
+
+    Both are required: Zendesk creates a requester it does not know yet only from a name and an
+    email, so Baton never sends one without the other.
+    """
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    email: Email
+
+
 class _Common(_Spec):
     version: Literal[1]
     subject: Template
@@ -98,6 +111,21 @@ class _Common(_Spec):
     fields: list[FieldValue] = Field(default_factory=list)
     tags: Tags = Field(default_factory=Tags)
     note: Note
+    unverified_requester: UnverifiedRequester = Field(
+        default="tag",
+        description="When the customer is not authenticated but claims an email or phone: "
+        "`claimed` makes that identity the requester as is; `tag` (the default) keeps it as "
+        "requester but adds the `identity_unverified` tag and a warning at the top of the note; "
+        "`anonymous` does not use it as requester (the fallback requester applies) and the "
+        "claimed details stay in the note, with the same tag and warning.",
+    )
+    fallback_requester: FallbackRequester | None = Field(
+        default=None,
+        description="The requester when the customer's identity is unusable (Zendesk needs an "
+        "email) or set aside by `unverified_requester: anonymous`. Zendesk gets it as the "
+        "requester (without it, Zendesk makes the API user the requester); Salesforce as "
+        "SuppliedName/SuppliedEmail; HubSpot tickets have no requester, so it is unused there.",
+    )
     dispositions: dict[Name, Outcome] = Field(
         description="Platform status (Zendesk), Status value (Salesforce) or pipeline stage "
         "name (HubSpot) → Baton outcome."

@@ -38,6 +38,22 @@ class PlannedRequest:
         return {"method": self.method, "path": self.path, "headers": headers, "json": self.json}
 
 
+def zendesk_requester(draft: TicketDraft) -> dict[str, str] | None:
+    """The ``requester`` object, only in a shape Zendesk accepts; None to send none.
+
+    Zendesk creates a requester it does not know from a name and an email, both required (an
+    existing user is found by email alone). Without an email the mapping's fallback requester
+    is sent; without one, nothing, and Zendesk makes the submitter (the API user) the requester.
+    """
+    claimed = draft.requester
+    if claimed is not None and claimed.email:
+        return {"name": claimed.name or claimed.email, "email": claimed.email}
+    fallback = draft.fallback_requester
+    if fallback is not None and fallback.name and fallback.email:
+        return {"name": fallback.name, "email": fallback.email}
+    return None
+
+
 def zendesk_requests(draft: TicketDraft, mapping: CompiledMapping) -> list[PlannedRequest]:
     """One create carrying everything, idempotent through its key and external_id."""
     ticket: dict[str, Any] = {
@@ -49,11 +65,9 @@ def zendesk_requests(draft: TicketDraft, mapping: CompiledMapping) -> list[Plann
         "external_id": draft.handoff_id,
         **draft.target.fields,
     }
-    customer = draft.customer
-    if customer.email or customer.name:
-        ticket["requester"] = {
-            k: v for k, v in (("name", customer.name), ("email", customer.email)) if v
-        }
+    requester = zendesk_requester(draft)
+    if requester is not None:
+        ticket["requester"] = requester
     if draft.fields:
         ticket["custom_fields"] = [
             {"id": key, "value": value} for key, value in draft.fields.items()
@@ -79,12 +93,14 @@ def salesforce_requests(draft: TicketDraft, mapping: CompiledMapping) -> list[Pl
     }
     if draft.description:
         case["Description"] = draft.description[: facts.SALESFORCE_DESCRIPTION_MAX_CHARS]
-    supplied = (
-        ("SuppliedName", draft.customer.name),
-        ("SuppliedEmail", draft.customer.email),
-        ("SuppliedPhone", draft.customer.phone),
-    )
-    case.update({key: value for key, value in supplied if value})
+    who = draft.requester or draft.fallback_requester
+    if who is not None:
+        supplied = (
+            ("SuppliedName", who.name),
+            ("SuppliedEmail", who.email),
+            ("SuppliedPhone", who.phone),
+        )
+        case.update({key: value for key, value in supplied if value})
     headers = {"Content-Type": JSON}
     if "OwnerId" in case:
         headers["Sforce-Auto-Assign"] = "FALSE"  # else assignment rules may overwrite OwnerId

@@ -9,13 +9,16 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from connectors.base import registered
 from core.disposition import Disposition
 from core.errors import AccessDenied, IdempotencyConflict, RetryableError, VerificationError
-from core.handoff import Handoff, parse_handoff
+from core.handoff import Customer, Handoff, parse_handoff
 from core.ports import ChangePage
 from tests.contract.harness import HARNESSES, Harness
 
@@ -55,6 +58,47 @@ def test_create_lands_as_the_mapping_says(harness: Harness) -> None:
     assert expected.fields.items() <= landed.fields.items()
     assert landed.note_private is expected.note_private is True
     assert harness.ticket_count(handoff.id) == 1
+
+
+NAMES = st.from_regex(r"[A-Z][a-z]{1,11}( [A-Z][a-z]{1,11}){0,2}", fullmatch=True)
+PHONES = st.from_regex(r"\+?[0-9][0-9 ()./-]{2,30}", fullmatch=True)
+CUSTOMER_IDS = st.from_regex(r"(cus|usr)_[a-z0-9]{3,12}", fullmatch=True)
+
+
+@st.composite
+def customers_without_email(draw: st.DrawFn) -> Customer:
+    """Only a name, only a phone, only an id, or nothing: no email to make a requester from."""
+    fields: dict[str, Any] = {"authenticated": draw(st.booleans())}
+    shape = draw(st.sampled_from(["name", "phone", "id", "nothing"]))
+    if shape == "name":
+        fields["name"] = draw(NAMES)
+    elif shape == "phone":
+        fields["phone"] = draw(PHONES)
+    elif shape == "id":
+        fields["id"] = draw(CUSTOMER_IDS)
+    return Customer.model_validate(fields)
+
+
+def test_a_customer_without_an_email_still_gets_a_ticket(harness: Harness) -> None:
+    """A customer known by name, phone, id or nothing at all becomes one ticket, as the
+    mapping says: Baton never sends a requester the platform would refuse."""
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(customer=customers_without_email())
+    def check(customer: Customer) -> None:
+        handoff = new_handoff().model_copy(update={"customer": customer})
+        ref = harness.connector.create_ticket(handoff)
+        assert ref.created is True
+        assert harness.ticket_count(handoff.id) == 1
+        landed, expected = harness.landed(ref.ticket_id), harness.expected(handoff)
+        assert landed.external_id == expected.external_id == handoff.id
+        assert expected.tags <= landed.tags
+
+    check()
 
 
 def test_o2_an_idempotent_retry_makes_one_ticket_with_the_same_key(harness: Harness) -> None:

@@ -1,15 +1,22 @@
-"""Fakes for the job tests: a ticket creator that records calls, change feeds, builders."""
+"""Fakes for the job tests: a ticket creator that records calls, change feeds, builders, and
+helpers to build a delivery worker and read what it did."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from prometheus_client import CollectorRegistry
+
+from core.delivery import DeliveryMetrics, DeliveryWorker
 from core.disposition import Disposition, Outcome
+from core.errors import RetryableError
 from core.handoff import Handoff, Platform, validate_handoff
 from core.ports import ChangePage, TicketRef
-from core.store import Store
+from core.retry import RetryPolicy
+from core.store import DeliveryView, Store
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -59,6 +66,57 @@ def link_tickets(store: Store, ticket_ids: Sequence[str], platform: Platform = "
     for claim in claims:
         ticket = claim.handoff_id.removeprefix("h-")
         store.complete_delivery(claim.delivery_id, "linker", ticket_id=ticket, ticket_url=None)
+
+
+# --- the delivery worker ------------------------------------------------------------------
+
+FAST = RetryPolicy(quick_tries=3, quick_initial=0.01, quick_max=0.05)
+
+
+def make_worker(
+    store: Store,
+    creators: dict[str, Any],
+    metrics: DeliveryMetrics,
+    *,
+    owner: str = "w-1",
+    policy: RetryPolicy = FAST,
+    clock: Callable[[], datetime] | None = None,
+    sleep: Callable[[float], None] | None = None,
+    **options: Any,
+) -> DeliveryWorker:
+    """A worker with fast quick retries, a clock of now and a sleep that does not sleep."""
+    return DeliveryWorker(
+        store,
+        creators,
+        owner=owner,
+        policy=policy,
+        clock=clock or (lambda: datetime.now(UTC)),
+        sleep=sleep or NoSleep(),
+        metrics=metrics,
+        **options,
+    )
+
+
+def only(store: Store) -> DeliveryView:
+    """The store's only delivery."""
+    [view] = store.list_deliveries()
+    return view
+
+
+def count(registry: CollectorRegistry, result: str, platform: str = "zendesk") -> float:
+    """``baton_deliveries_total`` for ``platform`` and ``result`` (0 when never counted)."""
+    value = registry.get_sample_value(
+        "baton_deliveries_total", {"platform": platform, "result": result}
+    )
+    return value or 0.0
+
+
+def retryable(status: int | None = 503, retry_after: float | None = None) -> RetryableError:
+    """A Zendesk RetryableError (status None: a connection error)."""
+    code = "connection_error" if status is None else None
+    return RetryableError(
+        "try again", platform="zendesk", status=status, code=code, retry_after=retry_after
+    )
 
 
 class NoSleep:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from jobs_fakes import FakeCreator, NoSleep, make_handoff
+from jobs_fakes import FakeCreator, NoSleep, count, make_handoff, make_worker, only, retryable
 from prometheus_client import CollectorRegistry
 
 from core.delivery import BackgroundJob, DeliveryMetrics, DeliveryWorker, delivery_workers
@@ -18,59 +18,13 @@ from core.errors import (
     AccessDenied,
     FatalError,
     IdempotencyConflict,
-    RetryableError,
 )
 from core.retry import RetryPolicy
-from core.store import DeliveryView, Store
+from core.store import Store
 from core.tables import HandoffRow
 
 if TYPE_CHECKING:
     from tests.conftest import Database
-
-FAST = RetryPolicy(quick_tries=3, quick_initial=0.01, quick_max=0.05)
-
-
-def make_worker(
-    store: Store,
-    creators: dict[str, Any],
-    metrics: DeliveryMetrics,
-    *,
-    owner: str = "w-1",
-    policy: RetryPolicy = FAST,
-    clock: Callable[[], datetime] | None = None,
-    sleep: Callable[[float], None] | None = None,
-    **options: Any,
-) -> DeliveryWorker:
-    return DeliveryWorker(
-        store,
-        creators,
-        owner=owner,
-        policy=policy,
-        clock=clock or (lambda: datetime.now(UTC)),
-        sleep=sleep or NoSleep(),
-        metrics=metrics,
-        **options,
-    )
-
-
-def only(store: Store) -> DeliveryView:
-    [view] = store.list_deliveries()
-    return view
-
-
-def count(registry: CollectorRegistry, result: str, platform: str = "zendesk") -> float:
-    value = registry.get_sample_value(
-        "baton_deliveries_total", {"platform": platform, "result": result}
-    )
-    return value or 0.0
-
-
-def retryable(status: int | None = 503, retry_after: float | None = None) -> RetryableError:
-    code = "connection_error" if status is None else None
-    return RetryableError(
-        "try again", platform="zendesk", status=status, code=code, retry_after=retry_after
-    )
-
 
 # --- O4 end to end ------------------------------------------------------------------------
 
@@ -251,10 +205,11 @@ def test_o6_5xx_backs_off_exponentially_with_jitter(
     assert len(no_sleep.waits) == 2
     assert 1 <= no_sleep.waits[0] <= 2  # initial + up to `initial` of jitter
     assert 2 <= no_sleep.waits[1] <= 3
-    view = only(store)  # … then back to the outbox for backoff(1) = 30 s (+ ≤ 25 % jitter)
-    assert (view.state, view.attempts) == ("pending", 1)
-    assert before + timedelta(seconds=30) <= view.next_attempt_at
-    assert view.next_attempt_at <= datetime.now(UTC) + timedelta(seconds=37.5)
+    # … each counted, then back to the outbox for backoff(3) = 120 s (+ ≤ 25 % jitter).
+    view = only(store)
+    assert (view.state, view.attempts) == ("pending", 3)
+    assert before + timedelta(seconds=120) <= view.next_attempt_at
+    assert view.next_attempt_at <= datetime.now(UTC) + timedelta(seconds=150)
 
 
 def test_o6_backoff_grows_with_attempts_and_is_capped() -> None:
@@ -449,9 +404,9 @@ def test_an_unreadable_stored_body_is_dead_lettered_not_a_crash(
         session.get_one(HandoffRow, "h-1").body = '{"id": "h-1", "summary": "secret text"'
     creator = FakeCreator()
     assert make_worker(store, {"zendesk": creator}, metrics).drain() == 2
-    states = {d.handoff_id: (d.state, d.last_error) for d in store.list_deliveries()}
-    assert states["h-1"] == ("dead", "stored handoff is unreadable: ValidationError")
-    assert states["h-2"] == ("delivered", None)
+    states = {d.handoff_id: (d.state, d.attempts, d.last_error) for d in store.list_deliveries()}
+    assert states["h-1"] == ("dead", 0, "stored handoff is unreadable: ValidationError")
+    assert states["h-2"] == ("delivered", 1, None)
     assert [hid for hid, _ in creator.calls] == ["h-2"]
 
 

@@ -33,6 +33,7 @@ def test_new_handoff_is_202_with_location_and_stored_with_its_delivery(
         "status": "received",
         "platform": "zendesk",
         "status_url": "/v1/handoffs/h-new",
+        "warnings": [],
     }
     assert response.headers["Location"] == "/v1/handoffs/h-new"
     counts = db_harness.store.table_counts()
@@ -144,7 +145,8 @@ def test_oversize_handoff_is_413_before_parsing(
     def chunks() -> Iterator[bytes]:
         yield json.dumps(big).encode()
 
-    streamed = h.client.post("/v1/handoffs", content=chunks(), headers=h.auth)
+    headers = {**h.auth, "Content-Type": "application/json"}
+    streamed = h.client.post("/v1/handoffs", content=chunks(), headers=headers)
     assert declared.status_code == 413
     assert streamed.status_code == 413
     assert h.store.table_counts()["handoffs"] == 0
@@ -358,7 +360,7 @@ def test_c2_handoff_logging_names_ids_not_content(
     service_logs.set_level(logging.INFO)
     harness.post_handoff(handoff_doc("h-log", summary=TRANSCRIPT_SENTINEL))
     lines = [r.getMessage() for r in service_logs.records if "handoff." in r.getMessage()]
-    assert lines == ["handoff.received id=h-log platform=zendesk"]
+    assert lines == ["handoff.received id=h-log platform=zendesk normalised=0"]
 
 
 def test_stored_body_is_the_redacted_handoff(harness: Any, handoff_doc: Any) -> None:

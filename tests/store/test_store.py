@@ -179,7 +179,7 @@ def test_two_owners_never_claim_the_same_row(store: Store) -> None:
     assert len(second) == 2
     assert not {c.delivery_id for c in first} & {c.delivery_id for c in second}
     assert store.claim_deliveries("worker-c", now=later) == []
-    assert {c.attempts for c in first + second} == {1}
+    assert {c.attempts for c in first + second} == {0}  # claiming counts no attempt (O1)
     assert Handoff.model_validate_json(first[0].body).id == first[0].handoff_id
     leased = store.list_deliveries("leased")
     assert {d.lease_owner for d in leased} == {"worker-a", "worker-b"}
@@ -195,9 +195,10 @@ def test_expired_lease_is_reclaimed_and_the_old_owner_loses_it(store: Store) -> 
     store.add_handoff(make_handoff(), "zendesk")
     now = datetime.now(UTC)
     [a] = store.claim_deliveries("worker-a", lease_seconds=60, now=now)
+    assert store.count_attempt(a.delivery_id, "worker-a") == 1
     assert store.claim_deliveries("worker-b", now=now + timedelta(seconds=59)) == []
     [b] = store.claim_deliveries("worker-b", lease_seconds=60, now=now + timedelta(seconds=61))
-    assert (b.delivery_id, b.attempts) == (a.delivery_id, 2)
+    assert (b.delivery_id, b.attempts) == (a.delivery_id, 1)
 
     with pytest.raises(LeaseLost):
         store.complete_delivery(a.delivery_id, "worker-a", ticket_id="1", ticket_url=None)
@@ -238,6 +239,7 @@ def test_retry_later_gives_the_lease_back_until_the_given_time(store: Store) -> 
     store.add_handoff(make_handoff(), "zendesk")
     now = datetime.now(UTC)
     [claim] = store.claim_deliveries("w", now=now)
+    assert store.count_attempt(claim.delivery_id, "w") == 1
     store.retry_delivery_later(
         claim.delivery_id, "w", error="http_503: " + "x" * 600, at=now + timedelta(seconds=30)
     )
@@ -248,7 +250,7 @@ def test_retry_later_gives_the_lease_back_until_the_given_time(store: Store) -> 
     assert len(view.last_error) == 500
     assert store.claim_deliveries("w", now=now + timedelta(seconds=29)) == []
     [again] = store.claim_deliveries("w2", now=now + timedelta(seconds=31))
-    assert again.attempts == 2
+    assert again.attempts == 1
     with pytest.raises(LeaseLost):
         store.retry_delivery_later(claim.delivery_id, "w", error="late", at=now)
 
@@ -273,6 +275,87 @@ def test_dead_letter_fails_the_handoff_and_requeue_brings_it_back(store: Store) 
     assert len(store.claim_deliveries("w")) == 1
 
 
+def test_o1_a_claim_counts_no_attempt_so_a_crash_costs_the_untried_rows_nothing(
+    store: Store,
+) -> None:
+    """A worker claims three rows, counts (and makes) one call, then dies: once the lease
+    runs out the two rows it never tried are at 0 attempts and due at their original time."""
+    for i in range(3):
+        store.add_handoff(make_handoff(f"h-{i}"), "zendesk")
+    due = {d.id: d.next_attempt_at for d in store.list_deliveries()}
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    tried, *untried = store.claim_deliveries("crashed", limit=3, lease_seconds=60, now=now)
+    assert store.count_attempt(tried.delivery_id, "crashed") == 1
+    # … kill -9 here: nothing else is recorded.
+
+    later = now + timedelta(seconds=61)
+    reclaimed = {c.delivery_id: c for c in store.claim_deliveries("next", now=later)}
+    assert reclaimed[tried.delivery_id].attempts == 1
+    for claim in untried:
+        assert reclaimed[claim.delivery_id].attempts == 0
+    views = {d.id: d for d in store.list_deliveries()}
+    assert views[tried.delivery_id].attempts == 1
+    for claim in untried:
+        assert views[claim.delivery_id].attempts == 0
+        assert views[claim.delivery_id].next_attempt_at == due[claim.delivery_id]
+
+
+def test_o1_count_attempt_commits_at_once_and_only_under_the_lease(database: Database) -> None:
+    """The count is committed before the call (another connection sees it); a caller that
+    no longer holds the lease gets LeaseLost and counts nothing."""
+    store, other = database.new_store(), database.new_store()
+    store.migrate()
+    try:
+        store.add_handoff(make_handoff(), "zendesk")
+        now = datetime.now(UTC)
+        [a] = store.claim_deliveries("worker-a", lease_seconds=60, now=now)
+        assert store.count_attempt(a.delivery_id, "worker-a") == 1
+        assert store.count_attempt(a.delivery_id, "worker-a") == 2
+        seen = other.get_delivery(a.delivery_id)
+        assert seen is not None
+        assert seen.attempts == 2
+
+        with pytest.raises(LeaseLost):  # never leased to this owner
+            store.count_attempt(a.delivery_id, "stranger")
+        later = now + timedelta(seconds=61)
+        [b] = other.claim_deliveries("worker-b", now=later)
+        with pytest.raises(LeaseLost):  # expired and taken over
+            store.count_attempt(a.delivery_id, "worker-a")
+        assert other.count_attempt(b.delivery_id, "worker-b") == 3
+        other.complete_delivery(b.delivery_id, "worker-b", ticket_id="1", ticket_url=None)
+        with pytest.raises(LeaseLost):  # finished
+            other.count_attempt(b.delivery_id, "worker-b")
+        with pytest.raises(LeaseLost):
+            store.count_attempt(999_999, "worker-a")
+        assert [d.attempts for d in store.list_deliveries()] == [3]
+    finally:
+        store.close()
+        other.close()
+
+
+def test_o6_release_keeps_the_attempts_unless_it_refunds_the_refused_call(store: Store) -> None:
+    """A row released untried keeps its count; a refund takes back one call, never below 0."""
+    store.add_handoff(make_handoff(), "zendesk")
+    now = datetime.now(UTC)
+    [claim] = store.claim_deliveries("w", now=now)
+    store.count_attempt(claim.delivery_id, "w")
+    store.count_attempt(claim.delivery_id, "w")
+    store.release_delivery(claim.delivery_id, "w", at=now, error="paused")
+    [view] = store.list_deliveries()
+    assert (view.state, view.attempts, view.last_error) == ("pending", 2, "paused")
+
+    [claim] = store.claim_deliveries("w", now=now)
+    store.release_delivery(claim.delivery_id, "w", at=now, refund=True)
+    assert store.list_deliveries()[0].attempts == 1
+    [claim] = store.claim_deliveries("w", now=now)
+    store.release_delivery(claim.delivery_id, "w", at=now, refund=True)
+    [claim] = store.claim_deliveries("w", now=now)
+    store.release_delivery(claim.delivery_id, "w", at=now, refund=True)
+    assert store.list_deliveries()[0].attempts == 0
+    with pytest.raises(LeaseLost):
+        store.release_delivery(claim.delivery_id, "w", at=now, refund=True)
+
+
 def test_o5_two_workers_claim_every_delivery_exactly_once(database: Database) -> None:
     """O5 (store side): two workers on their own engines drain 100 deliveries concurrently."""
     workers = [database.new_store() for _ in range(2)]
@@ -285,6 +368,7 @@ def test_o5_two_workers_claim_every_delivery_exactly_once(database: Database) ->
             mine: list[int] = []
             while batch := workers[i].claim_deliveries(f"worker-{i}", limit=3, lease_seconds=600):
                 for claim in batch:
+                    workers[i].count_attempt(claim.delivery_id, f"worker-{i}")
                     workers[i].complete_delivery(
                         claim.delivery_id,
                         f"worker-{i}",

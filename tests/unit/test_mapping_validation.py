@@ -181,3 +181,66 @@ def test_published_schema_is_current_and_validates_shipped_files() -> None:
     broken = yaml.safe_load((ROOT / "mappings" / "zendesk.yaml").read_text(encoding="utf-8"))
     broken["routing"]["default"] = {"queue": "Tier 1 Support"}
     assert list(validator.iter_errors(broken)), "the schema must reject a queue on Zendesk"
+
+
+FALLBACK_EXAMPLE = (
+    "# fallback_requester:\n"
+    "#   name: Unidentified customer (AI handoff)\n"
+    "#   email: unidentified-customer@example.com\n"
+)
+
+
+def test_the_requester_options_are_checked_with_path_and_line(mappings: Path) -> None:
+    file = mappings / "zendesk.yaml"
+    edit(file, "unverified_requester: tag", "unverified_requester: trust_me")
+    edit(
+        file,
+        FALLBACK_EXAMPLE,
+        "fallback_requester:\n  name: '   '\n  email: not-an-address\n",
+    )
+    _, problems = validate_mappings(mappings)
+    by_path = {p.path: p for p in problems}
+    policy = by_path["unverified_requester"]
+    assert policy.line == line_of(file, "unverified_requester: trust_me")
+    assert "'claimed', 'tag' or 'anonymous'" in policy.message
+    assert "fallback_requester.name" in by_path
+    assert by_path["fallback_requester.email"].line == line_of(file, "email: not-an-address")
+
+
+def test_a_fallback_requester_needs_both_name_and_email(mappings: Path) -> None:
+    """Zendesk creates a requester it does not know only from a name and an email."""
+    file = mappings / "zendesk.yaml"
+    edit(file, FALLBACK_EXAMPLE, "fallback_requester:\n  email: nobody@example.com\n")
+    _, problems = validate_mappings(mappings)
+    assert [p.path for p in problems] == ["fallback_requester.name"]
+    edit(file, "  email: nobody@example.com\n", "  name: Unidentified customer\n")
+    _, problems = validate_mappings(mappings)
+    assert [p.path for p in problems] == ["fallback_requester.email"]
+
+
+def test_a_valid_fallback_requester_is_accepted(mappings: Path) -> None:
+    edit(
+        mappings / "zendesk.yaml",
+        FALLBACK_EXAMPLE,
+        "fallback_requester:\n  name: Unidentified customer\n  email: nobody@example.com\n",
+    )
+    assert validate_mappings(mappings)[1] == []
+    fallback = load_mapping(mappings, "zendesk").spec.fallback_requester
+    assert fallback is not None
+    assert (fallback.name, fallback.email) == ("Unidentified customer", "nobody@example.com")
+
+
+def test_c7_the_unverified_tag_needs_a_tags_field_where_tags_are_not_native(
+    mappings: Path,
+) -> None:
+    """C7 on every platform: HubSpot and Salesforce hold the identity_unverified tag in a text
+    field, so a mapping that would tag but names no field is refused before anything is sent."""
+    file = mappings / "hubspot.yaml"
+    edit(file, "tags:\n  static: [baton]\n  derived: [trigger_kinds, intent, tier]\n", "")
+    edit(file, "  field: Baton Tags\n", "")
+    _, problems = validate_mappings(mappings)
+    [problem] = problems
+    assert problem.path == "tags.field"
+    assert "identity_unverified" in problem.message
+    edit(file, "unverified_requester: tag", "unverified_requester: claimed")
+    assert validate_mappings(mappings)[1] == []

@@ -119,7 +119,8 @@ MALFORMED = [
         lambda d: d.update(transcript=[{"role": "agent", "text": "hi"}] * 501),
         "transcript",
     ),
-    ("unknown trigger", lambda d: d["triggers"].append({"kind": "vibes"}), "triggers[1].kind"),
+    ("trigger kind not a string", lambda d: d["triggers"].append({"kind": 7}), "triggers[1].kind"),
+    ("identifier with spaces", lambda d: d.update(conversation_id="conv 1"), "conversation_id"),
     ("unknown key", lambda d: d.update(sentimment=1), "sentimment"),
     ("no triggers", lambda d: d.update(triggers=[]), "triggers"),
 ]
