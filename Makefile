@@ -15,11 +15,19 @@ $(VENV)/.dev-installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.run-installed
 
+# mypy does not follow the editable install's import hook, so it reads Baton as installed
+# (`baton.core`, `baton.connectors`, …) through this link tree of the repository's folders.
+PACKAGES := core connectors webhooks sandbox
+.build/baton: Makefile
+	mkdir -p .build/baton
+	for p in $(PACKAGES); do ln -sfn ../../$$p .build/baton/$$p; done
+	touch $@
+
 .PHONY: demo test lint schema
 demo: $(VENV)/.run-installed
 	$(VENV)/bin/baton demo
 
-lint: $(VENV)/.dev-installed
+lint: $(VENV)/.dev-installed .build/baton
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 

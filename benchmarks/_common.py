@@ -21,8 +21,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateSchema, DropSchema
 
-from core.settings import masked_url
-from core.store import Store
+from baton.core.settings import masked_url
+from baton.core.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL_ENV = "BATON_BENCH_POSTGRES_URL"

@@ -41,16 +41,16 @@ from _common import (
     postgres_unreachable,
 )
 
-from connectors.zendesk import ZendeskConnector
-from core.catalog import load_catalog
-from core.delivery import BackgroundJob, delivery_workers
-from core.handoff import Handoff, validate_handoff
-from core.mapping import load_mapping
-from core.retry import RetryPolicy
-from core.store import Store
-from sandbox.server import ZendeskSandbox
-from sandbox.zendesk import ZendeskState
-from webhooks.embedded import zendesk_env
+from baton.connectors.zendesk import ZendeskConnector
+from baton.core.catalog import load_catalog
+from baton.core.delivery import BackgroundJob, delivery_workers
+from baton.core.handoff import Handoff, validate_handoff
+from baton.core.mapping import load_mapping
+from baton.core.retry import RetryPolicy
+from baton.core.store import Store
+from baton.sandbox.server import ZendeskSandbox
+from baton.sandbox.zendesk import ZendeskState
+from baton.webhooks.embedded import zendesk_env
 
 MAPPINGS = ROOT / "mappings"
 EXAMPLES = ROOT / "examples" / "handoffs"

@@ -51,13 +51,13 @@ from _common import (
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from connectors.zendesk import ZendeskConnector
-from core.mapping import load_mapping
-from sandbox.server import serve_in_thread
-from sandbox.signing import zendesk_signature, zendesk_timestamp
-from sandbox.zendesk import ZendeskState
-from webhooks.cli_service import build_service
-from webhooks.settings import ServiceSettings
+from baton.connectors.zendesk import ZendeskConnector
+from baton.core.mapping import load_mapping
+from baton.sandbox.server import serve_in_thread
+from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
+from baton.sandbox.zendesk import ZendeskState
+from baton.webhooks.cli_service import build_service
+from baton.webhooks.settings import ServiceSettings
 
 SECRET = "benchmark-webhook-signing-secret"  # noqa: S105 - a local benchmark's secret
 PATH = "/webhooks/zendesk"

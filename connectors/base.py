@@ -13,11 +13,11 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import ClassVar, TypeVar
 
-from core.catalog import Catalog
-from core.errors import ConfigError, NotConfigured
-from core.handoff import Handoff, Platform
-from core.mapping import CompiledMapping
-from core.ports import ChangePage, TicketRef, WebhookEvent
+from baton.core.catalog import Catalog
+from baton.core.errors import ConfigError, NotConfigured
+from baton.core.handoff import Handoff, Platform
+from baton.core.mapping import CompiledMapping
+from baton.core.ports import ChangePage, TicketRef, WebhookEvent
 
 
 class Connector(ABC):
@@ -68,7 +68,7 @@ class Connector(ABC):
         """Release connections."""
 
 
-BUILT_IN = ("connectors.zendesk",)
+BUILT_IN = ("baton.connectors.zendesk",)
 _REGISTRY: dict[str, type[Connector]] = {}
 C = TypeVar("C", bound=type[Connector])
 

@@ -31,17 +31,22 @@ from typing import Any, ClassVar
 
 import requests
 
-from connectors import zendesk_facts as facts
-from connectors.base import Connector, register
-from connectors.zendesk_events import EventReader, verify_signature
-from connectors.zendesk_http import ZendeskClient, ZendeskSettings
-from connectors.zendesk_sync import catalog_from, is_baton_ticket, sync_disposition, ticket_status
-from core.catalog import Catalog
-from core.errors import ConfigError, FatalError, IdempotencyConflict, RetryableError
-from core.handoff import Handoff, Platform
-from core.mapping import CompiledMapping, PlannedRequest, plan_requests
-from core.ports import ChangePage, TicketRef, WebhookEvent
-from core.ratelimit import RateLimiter
+from baton.connectors import zendesk_facts as facts
+from baton.connectors.base import Connector, register
+from baton.connectors.zendesk_events import EventReader, verify_signature
+from baton.connectors.zendesk_http import ZendeskClient, ZendeskSettings
+from baton.connectors.zendesk_sync import (
+    catalog_from,
+    is_baton_ticket,
+    sync_disposition,
+    ticket_status,
+)
+from baton.core.catalog import Catalog
+from baton.core.errors import ConfigError, FatalError, IdempotencyConflict, RetryableError
+from baton.core.handoff import Handoff, Platform
+from baton.core.mapping import CompiledMapping, PlannedRequest, plan_requests
+from baton.core.ports import ChangePage, TicketRef, WebhookEvent
+from baton.core.ratelimit import RateLimiter
 
 Clock = Callable[[], datetime]
 

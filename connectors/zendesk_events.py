@@ -39,12 +39,12 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 
-from connectors import zendesk_facts as facts
-from core.disposition import Disposition, Outcome
-from core.errors import PayloadError, VerificationError
-from core.handoff import is_handoff_id
-from core.ports import WebhookEvent
-from core.signatures import check_timestamp, hmac_sha256_base64, signature_matches
+from baton.connectors import zendesk_facts as facts
+from baton.core.disposition import Disposition, Outcome
+from baton.core.errors import PayloadError, VerificationError
+from baton.core.handoff import is_handoff_id
+from baton.core.ports import WebhookEvent
+from baton.core.signatures import check_timestamp, hmac_sha256_base64, signature_matches
 
 _BASE64_SHA256 = re.compile(r"^[A-Za-z0-9+/]{43}=$")
 

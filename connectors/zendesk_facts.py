@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from core.disposition import Outcome
+from baton.core.disposition import Outcome
 
 PLATFORM: Final = "zendesk"
 

@@ -24,8 +24,8 @@ from requests.adapters import HTTPAdapter
 from zenpy import Zenpy
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
-from connectors import zendesk_facts as facts
-from core.errors import (
+from baton.connectors import zendesk_facts as facts
+from baton.core.errors import (
     AccessDenied,
     BatonError,
     ConfigError,
@@ -34,8 +34,8 @@ from core.errors import (
     PlatformError,
     RetryableError,
 )
-from core.mapping import PlannedRequest
-from core.ratelimit import RateLimiter
+from baton.core.mapping import PlannedRequest
+from baton.core.ratelimit import RateLimiter
 
 # zenpy logs request arguments and response bodies at DEBUG: tickets, notes and transcripts
 # would reach the logs (C2). Its warnings (e.g. rate limiting) still come through.

@@ -11,10 +11,10 @@ from typing import Any
 
 import pydantic
 
-from connectors import zendesk_facts as facts
-from connectors.zendesk_events import handoff_id_or_none
-from core.catalog import Catalog, CatalogField, Entity, Option
-from core.disposition import Disposition, Outcome
+from baton.connectors import zendesk_facts as facts
+from baton.connectors.zendesk_events import handoff_id_or_none
+from baton.core.catalog import Catalog, CatalogField, Entity, Option
+from baton.core.disposition import Disposition, Outcome
 
 Json = dict[str, Any]
 

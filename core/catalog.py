@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import MappingError, Problem
-from core.handoff import Platform
+from baton.core.errors import MappingError, Problem
+from baton.core.handoff import Platform
 
 EntityId = str | int
 

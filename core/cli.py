@@ -19,10 +19,10 @@ import typer
 from dotenv import load_dotenv
 from rich.console import Console
 
-from core.disposition import disposition_json_schema
-from core.errors import BatonError, StoreUnavailable
-from core.handoff import Handoff, Platform, handoff_json_schema, parse_handoff
-from core.mapping import load_mapping, mapping_json_schema, plan_requests, validate_mappings
+from baton.core.disposition import disposition_json_schema
+from baton.core.errors import BatonError, StoreUnavailable
+from baton.core.handoff import Handoff, Platform, handoff_json_schema, parse_handoff
+from baton.core.mapping import load_mapping, mapping_json_schema, plan_requests, validate_mappings
 
 app = typer.Typer(
     help="Baton: hand AI-agent conversations to the human help desk, exactly once.",
@@ -159,8 +159,8 @@ def schema(name: Annotated[SchemaName, typer.Argument(help="Which document.")]) 
 @bad_input_exits_2
 def db_upgrade() -> None:
     """Create or upgrade the schema (Alembic migrations) in BATON_DATABASE_URL."""
-    from core.settings import database_url, masked_url
-    from core.store import Store
+    from baton.core.settings import database_url, masked_url
+    from baton.core.store import Store
 
     url = database_url()
     store = Store(url)
@@ -178,7 +178,7 @@ def db_upgrade() -> None:
 @bad_input_exits_2
 def summary(examples: ExamplesDir = EXAMPLES, mappings: MappingsDir = Path("mappings")) -> None:
     """Render every example handoff for every platform and summarise (nothing is sent)."""
-    from core.plan_summary import print_plan_summary
+    from baton.core.plan_summary import print_plan_summary
 
     print_plan_summary(examples, mappings, out)
 

@@ -47,7 +47,7 @@ from types import TracebackType
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from tenacity import RetryCallState
 
-from core.errors import (
+from baton.core.errors import (
     AccessDenied,
     BatonError,
     ConfigError,
@@ -56,11 +56,11 @@ from core.errors import (
     RetryableError,
     ValidationError,
 )
-from core.handoff import Handoff, load_stored_handoff
-from core.ports import TicketCreator, TicketRef
-from core.retry import RetryPolicy
-from core.store import ClaimedDelivery, LeaseLost, Store
-from core.tables import utcnow
+from baton.core.handoff import Handoff, load_stored_handoff
+from baton.core.ports import TicketCreator, TicketRef
+from baton.core.retry import RetryPolicy
+from baton.core.store import ClaimedDelivery, LeaseLost, Store
+from baton.core.tables import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from core.handoff import AwareDatetime, HandoffId, Platform
-from core.storable import storable
+from baton.core.handoff import AwareDatetime, HandoffId, Platform
+from baton.core.storable import storable
 
 Outcome = Literal["open", "pending", "resolved", "reopened", "transferred", "merged", "deleted"]
 OUTCOMES: tuple[Outcome, ...] = (

@@ -38,8 +38,8 @@ from pydantic import (
     model_validator,
 )
 
-from core.errors import Problem, ValidationError
-from core.storable import unstorable_reason
+from baton.core.errors import Problem, ValidationError
+from baton.core.storable import unstorable_reason
 
 MAX_HANDOFF_BYTES = 1024 * 1024
 MAX_TRANSCRIPT_MESSAGES = 500

@@ -14,9 +14,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from core.errors import BatonError
-from core.handoff import PLATFORMS, Handoff, parse_handoff
-from core.mapping import Plan, load_mapping, plan_requests
+from baton.core.errors import BatonError
+from baton.core.handoff import PLATFORMS, Handoff, parse_handoff
+from baton.core.mapping import Plan, load_mapping, plan_requests
 
 MASK = re.compile(r"\[(card|ssn|iban|secret)\b")
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from core.disposition import Disposition
-from core.handoff import Handoff, Platform
+from baton.core.disposition import Disposition
+from baton.core.handoff import Handoff, Platform
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ from typing import Any, Protocol
 
 import pydantic
 
-from core.errors import Problem, ValidationError
-from core.handoff import Handoff, iter_strings
+from baton.core.errors import Problem, ValidationError
+from baton.core.handoff import Handoff, iter_strings
 
 TRUNCATION_MARKER = "…[cut]"
 

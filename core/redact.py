@@ -40,9 +40,9 @@ from typing import Any
 
 import yaml
 
-from core import privacy
-from core.errors import MappingError, Problem
-from core.handoff import Handoff
+from baton.core import privacy
+from baton.core.errors import MappingError, Problem
+from baton.core.handoff import Handoff
 
 CREDENTIAL_MASK = "[secret]"
 MAX_LABEL_CHARS = 64

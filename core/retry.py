@@ -30,7 +30,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
-from core.errors import RetryableError
+from baton.core.errors import RetryableError
 
 _MAX_EXPONENT = 30  # 2**30 × any sane base is far beyond backoff_max already
 

@@ -14,7 +14,7 @@ import hmac
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from core.errors import VerificationError
+from baton.core.errors import VerificationError
 
 DEFAULT_TOLERANCE = timedelta(minutes=5)
 

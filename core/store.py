@@ -42,11 +42,11 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.disposition import Disposition, latest
-from core.errors import BatonError, ConfigError, IdempotencyConflict
-from core.handoff import Handoff, comparison_digest, load_stored_handoff
-from core.settings import DATABASE_URL_ENV, database_url, masked_url, normalize_database_url
-from core.tables import (
+from baton.core.disposition import Disposition, latest
+from baton.core.errors import BatonError, ConfigError, IdempotencyConflict
+from baton.core.handoff import Handoff, comparison_digest, load_stored_handoff
+from baton.core.settings import DATABASE_URL_ENV, database_url, masked_url, normalize_database_url
+from baton.core.tables import (
     Base,
     DeliveryRow,
     DispositionRow,

@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from core.disposition import Disposition
-from core.errors import BatonError
-from core.ports import ChangeFeed, ChangePage
-from core.store import Store
-from core.tables import utcnow
+from baton.core.disposition import Disposition
+from baton.core.errors import BatonError
+from baton.core.ports import ChangeFeed, ChangePage
+from baton.core.store import Store
+from baton.core.tables import utcnow
 
 log = logging.getLogger(__name__)
 

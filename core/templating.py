@@ -19,7 +19,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from core.errors import ConfigError
+from baton.core.errors import ConfigError
 
 MAX_SEQUENCE_PRODUCT = 100_000
 MAX_EXPONENT = 1_000

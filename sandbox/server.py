@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import uvicorn
 
-from sandbox.zendesk import ZendeskState, create_app
+from baton.sandbox.zendesk import ZendeskState, create_app
 
 _START_TIMEOUT = 10.0
 

@@ -36,9 +36,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.catalog import Catalog
-from sandbox.faults import FaultMiddleware, FaultQueue
-from sandbox.signing import zendesk_signature, zendesk_timestamp
+from baton.core.catalog import Catalog
+from baton.sandbox.faults import FaultMiddleware, FaultQueue
+from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
 
 # --------------------------------------------------------------------------------------------
 # Zendesk facts. Confirmed against developer.zendesk.com / SDK sources unless marked otherwise.

@@ -30,8 +30,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateSchema, DropSchema
 
-from core.settings import masked_url
-from core.store import Store
+from baton.core.settings import masked_url
+from baton.core.store import Store
 
 POSTGRES_URL_ENV = "BATON_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

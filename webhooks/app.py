@@ -24,14 +24,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.ports import WebhookSource
-from core.redact import Redactor
-from core.store import Store
-from webhooks.auth import RETRY_AFTER_SECONDS, ApiKeys, error_response
-from webhooks.intake import HandoffIntake, load_redactor
-from webhooks.observability import Metrics, describe, event
-from webhooks.receivers import WebhookReceiver
-from webhooks.settings import ServiceSettings
+from baton.core.ports import WebhookSource
+from baton.core.redact import Redactor
+from baton.core.store import Store
+from baton.webhooks.auth import RETRY_AFTER_SECONDS, ApiKeys, error_response
+from baton.webhooks.intake import HandoffIntake, load_redactor
+from baton.webhooks.observability import Metrics, describe, event
+from baton.webhooks.receivers import WebhookReceiver
+from baton.webhooks.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from core.errors import StoreUnavailable
+from baton.core.errors import StoreUnavailable
 
 BEARER = "bearer"
 

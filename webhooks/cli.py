@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.cli import EXAMPLES, ExamplesDir, MappingsDir, app, bad_input_exits_2, out
-from webhooks import cli_catalog, cli_jobs, cli_service
+from baton.core.cli import EXAMPLES, ExamplesDir, MappingsDir, app, bad_input_exits_2, out
+from baton.webhooks import cli_catalog, cli_jobs, cli_service
 
 for _module in (cli_catalog, cli_jobs, cli_service):
     _module.register(app)
@@ -19,7 +19,7 @@ for _module in (cli_catalog, cli_jobs, cli_service):
 @bad_input_exits_2
 def demo(examples: ExamplesDir = EXAMPLES, mappings: MappingsDir = Path("mappings")) -> None:
     """Run the whole loop on the embedded default: sandbox, service, worker, webhooks, sync."""
-    from webhooks.demo import run_demo
+    from baton.webhooks.demo import run_demo
 
     run_demo(examples, mappings, out)
 

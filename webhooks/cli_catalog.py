@@ -15,12 +15,12 @@ from typing import Annotated, Any
 
 import typer
 
-from connectors.base import connector_for
-from core.catalog import Catalog
-from core.cli import MappingsDir, PlatformChoice, bad_input_exits_2, err, out
-from core.errors import MappingError
-from core.handoff import PLATFORMS, Platform
-from core.mapping import CompiledMapping, load_mapping
+from baton.connectors.base import connector_for
+from baton.core.catalog import Catalog
+from baton.core.cli import MappingsDir, PlatformChoice, bad_input_exits_2, err, out
+from baton.core.errors import MappingError
+from baton.core.handoff import PLATFORMS, Platform
+from baton.core.mapping import CompiledMapping, load_mapping
 
 
 def register(app: typer.Typer) -> None:

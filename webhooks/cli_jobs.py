@@ -24,9 +24,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from core.cli import MappingsDir, PlatformChoice, bad_input_exits_2, err, out
-from core.delivery import BackgroundJob, delivery_workers
-from core.errors import (
+from baton.core.cli import MappingsDir, PlatformChoice, bad_input_exits_2, err, out
+from baton.core.delivery import BackgroundJob, delivery_workers
+from baton.core.errors import (
     AccessDenied,
     BatonError,
     ConfigError,
@@ -34,11 +34,11 @@ from core.errors import (
     RetryableError,
     StoreUnavailable,
 )
-from core.handoff import PLATFORMS, Platform
-from core.ports import ChangeFeed, TicketCreator
-from core.settings import database_url, masked_url
-from core.store import DeliveryView, Store
-from core.sync import SyncLocked, SyncSummary, run_sync, since_default
+from baton.core.handoff import PLATFORMS, Platform
+from baton.core.ports import ChangeFeed, TicketCreator
+from baton.core.settings import database_url, masked_url
+from baton.core.store import DeliveryView, Store
+from baton.core.sync import SyncLocked, SyncSummary, run_sync, since_default
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class JobConnector(TicketCreator, ChangeFeed, Protocol):
 
 def registered_platforms() -> list[Platform]:
     """Platforms with a registered connector, in Baton's usual order."""
-    from connectors.base import registered
+    from baton.connectors.base import registered
 
     try:
         known = registered()
@@ -76,8 +76,8 @@ def connector_from_env(platform: Platform, mappings: Path) -> JobConnector:
     NotConfigured when none of its settings is set (the platform is skipped); ConfigError when
     some are set but do not work, or its mapping does not load (the command stops).
     """
-    from connectors.base import connector_for, has_settings
-    from core.mapping import load_mapping
+    from baton.connectors.base import connector_for, has_settings
+    from baton.core.mapping import load_mapping
 
     if not has_settings(platform, os.environ):
         raise NotConfigured(f"none of the BATON_{platform.upper()}_* settings is set")
@@ -130,7 +130,7 @@ def _configure_logging() -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for name in ("core.delivery", "core.sync"):
+    for name in ("baton.core.delivery", "baton.core.sync"):
         logging.getLogger(name).setLevel(logging.INFO)
 
 
@@ -477,7 +477,7 @@ class _RunningSandbox:
 
 
 def _start_zendesk(options: _SandboxOptions) -> _RunningSandbox:
-    from webhooks.embedded import start_zendesk_sandbox
+    from baton.webhooks.embedded import start_zendesk_sandbox
 
     local = start_zendesk_sandbox(
         options.mappings, port=options.zendesk_port, rate_limit=options.rate_limit

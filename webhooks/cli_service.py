@@ -21,19 +21,19 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.base import Connector, connector_for, has_settings
-from core.cli import bad_input_exits_2
-from core.errors import ConfigError, StoreUnavailable
-from core.handoff import PLATFORMS, Platform
-from core.mapping import load_mapping
-from core.ports import WebhookSource
-from core.settings import database_url, masked_url
-from core.store import Store
-from webhooks.app import BackgroundJob, create_app
-from webhooks.inbox import InboxProcessor
-from webhooks.intake import load_redactor
-from webhooks.observability import Metrics, configure_logging, describe, event
-from webhooks.settings import ENV_NAMES, ServiceSettings
+from baton.connectors.base import Connector, connector_for, has_settings
+from baton.core.cli import bad_input_exits_2
+from baton.core.errors import ConfigError, StoreUnavailable
+from baton.core.handoff import PLATFORMS, Platform
+from baton.core.mapping import load_mapping
+from baton.core.ports import WebhookSource
+from baton.core.settings import database_url, masked_url
+from baton.core.store import Store
+from baton.webhooks.app import BackgroundJob, create_app
+from baton.webhooks.inbox import InboxProcessor
+from baton.webhooks.intake import load_redactor
+from baton.webhooks.observability import Metrics, configure_logging, describe, event
+from baton.webhooks.settings import ENV_NAMES, ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +198,8 @@ def register(app: typer.Typer) -> None:
 def service_with_worker(settings: ServiceSettings, store: Store) -> Service:
     """``baton serve``'s service with an in-process delivery worker for the platforms enabled
     in the environment, recording into the registry ``/metrics`` serves."""
-    from core.delivery import BackgroundJob as DeliveryJob
-    from core.delivery import delivery_workers
+    from baton.core.delivery import BackgroundJob as DeliveryJob
+    from baton.core.delivery import delivery_workers
 
     connectors = enabled_connectors(settings)
     metrics = Metrics()
@@ -212,7 +212,7 @@ def service_with_worker(settings: ServiceSettings, store: Store) -> Service:
 def _serve_embedded(host: str, port: int, sandbox_port: int) -> None:
     from rich.console import Console
 
-    from webhooks.embedded import build_embedded
+    from baton.webhooks.embedded import build_embedded
 
     settings = ServiceSettings.from_env()
     public_url = f"http://{host}:{port}"

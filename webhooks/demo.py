@@ -20,15 +20,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from core.disposition import Disposition
-from core.errors import BatonError
-from core.handoff import Handoff
-from core.plan_summary import load_examples
-from core.store import Store
-from core.sync import run_sync
-from sandbox.server import serve_in_thread
-from sandbox.zendesk import ZendeskState
-from webhooks.embedded import EmbeddedBaton, build_embedded, free_port
+from baton.core.disposition import Disposition
+from baton.core.errors import BatonError
+from baton.core.handoff import Handoff
+from baton.core.plan_summary import load_examples
+from baton.core.store import Store
+from baton.core.sync import run_sync
+from baton.sandbox.server import serve_in_thread
+from baton.sandbox.zendesk import ZendeskState
+from baton.webhooks.embedded import EmbeddedBaton, build_embedded, free_port
 
 WAIT_SECONDS = 30.0
 

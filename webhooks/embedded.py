@@ -16,20 +16,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connectors.base import connector_for
-from core.catalog import load_catalog
-from core.delivery import BackgroundJob, delivery_workers
-from core.errors import ConfigError
-from core.mapping import load_mapping
-from core.store import Store
-from webhooks.cli_service import Service, build_service
-from webhooks.observability import Metrics
-from webhooks.settings import ServiceSettings
+from baton.connectors.base import connector_for
+from baton.core.catalog import load_catalog
+from baton.core.delivery import BackgroundJob, delivery_workers
+from baton.core.errors import ConfigError
+from baton.core.mapping import load_mapping
+from baton.core.store import Store
+from baton.webhooks.cli_service import Service, build_service
+from baton.webhooks.observability import Metrics
+from baton.webhooks.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sandbox.server import ZendeskSandbox
+    from baton.sandbox.server import ZendeskSandbox
 
 API_KEY_ENV = "BATON_API_KEYS"
 
@@ -44,7 +44,7 @@ class LocalZendesk:
 
     def send_webhooks_to(self, url: str) -> None:
         """Subscribe ``url`` to the sandbox's signed event webhooks."""
-        from sandbox.zendesk import WebhookTarget
+        from baton.sandbox.zendesk import WebhookTarget
 
         self.sandbox.state.webhooks.add(WebhookTarget(url, self.signing_secret))
 
@@ -61,8 +61,8 @@ def start_zendesk_sandbox(
     clock: Callable[[], datetime] | None = None,
 ) -> LocalZendesk:
     """The Zendesk sandbox on 127.0.0.1:``port``, seeded from the shipped catalog."""
-    from sandbox.server import ZendeskSandbox
-    from sandbox.zendesk import ZendeskState, utcnow
+    from baton.sandbox.server import ZendeskSandbox
+    from baton.sandbox.zendesk import ZendeskState, utcnow
 
     catalog = load_catalog(mappings / "catalogs" / "zendesk.json")
     state = ZendeskState.from_catalog(catalog, rate_limit=rate_limit, clock=clock or utcnow)

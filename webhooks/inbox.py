@@ -31,14 +31,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from core.disposition import Disposition
-from core.errors import BatonError, ConfigError, PayloadError
-from core.ports import WebhookSource
-from core.storable import storable
-from core.store import Store
-from core.tables import InboundEventRow, utcnow
-from webhooks.observability import Metrics, describe, event
-from webhooks.settings import MIN_RETENTION_DAYS
+from baton.core.disposition import Disposition
+from baton.core.errors import BatonError, ConfigError, PayloadError
+from baton.core.ports import WebhookSource
+from baton.core.storable import storable
+from baton.core.store import Store
+from baton.core.tables import InboundEventRow, utcnow
+from baton.webhooks.observability import Metrics, describe, event
+from baton.webhooks.settings import MIN_RETENTION_DAYS
 
 log = logging.getLogger(__name__)
 

@@ -30,20 +30,20 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from core.disposition import latest
-from core.errors import Problem, ValidationError
-from core.handoff import (
+from baton.core.disposition import latest
+from baton.core.errors import Problem, ValidationError
+from baton.core.handoff import (
     Handoff,
     is_handoff_id,
     load_stored_handoff,
     normalisations,
     parse_handoff,
 )
-from core.mapping import REDACTION_FILE
-from core.redact import Redactor, default_redactor, load_rules
-from core.store import Store
-from core.tables import DeliveryRow, HandoffRow
-from webhooks.auth import (
+from baton.core.mapping import REDACTION_FILE
+from baton.core.redact import Redactor, default_redactor, load_rules
+from baton.core.store import Store
+from baton.core.tables import DeliveryRow, HandoffRow
+from baton.webhooks.auth import (
     STORE_ERRORS,
     UNSTORABLE_ERRORS,
     ApiKeys,
@@ -54,7 +54,7 @@ from webhooks.auth import (
     unauthorized_bearer,
     unavailable,
 )
-from webhooks.observability import Metrics, describe, event
+from baton.webhooks.observability import Metrics, describe, event
 
 log = logging.getLogger(__name__)
 

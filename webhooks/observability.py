@@ -15,7 +15,7 @@ import sys
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
-from core.delivery import DeliveryMetrics
+from baton.core.delivery import DeliveryMetrics
 
 WEBHOOK_RESULTS = (
     "verified",

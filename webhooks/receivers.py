@@ -42,11 +42,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from core.errors import PayloadError, VerificationError
-from core.ports import WebhookEvent, WebhookSource
-from core.storable import storable, unstorable_reason
-from core.store import Store
-from webhooks.auth import (
+from baton.core.errors import PayloadError, VerificationError
+from baton.core.ports import WebhookEvent, WebhookSource
+from baton.core.storable import storable, unstorable_reason
+from baton.core.store import Store
+from baton.webhooks.auth import (
     UNSTORABLE_ERRORS,
     BadContentLength,
     BodyTooLarge,
@@ -54,7 +54,7 @@ from webhooks.auth import (
     read_body,
     unavailable,
 )
-from webhooks.observability import Metrics, describe, event
+from baton.webhooks.observability import Metrics, describe, event
 
 log = logging.getLogger(__name__)
 

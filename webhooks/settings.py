@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from core.errors import ConfigError
-from core.handoff import Platform
+from baton.core.errors import ConfigError
+from baton.core.handoff import Platform
 
 ONE_MIB = 1024 * 1024
 MIN_RETENTION_DAYS = 4  # above every sender's retry horizon: Zendesk/Salesforce/HubSpot ≤ 24 h

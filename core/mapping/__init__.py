@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from core.catalog import load_catalog
-from core.errors import MappingError, Problem
-from core.handoff import PLATFORMS, Handoff, Platform
-from core.mapping.compiler import CompiledMapping, compile_mapping
-from core.mapping.render import draft_ticket
-from core.mapping.source import mapping_json_schema, parse_spec, read_yaml
-from core.mapping.wire import BUILDERS, PlannedRequest
-from core.redact import Redactor, default_redactor, load_rules
+from baton.core.catalog import load_catalog
+from baton.core.errors import MappingError, Problem
+from baton.core.handoff import PLATFORMS, Handoff, Platform
+from baton.core.mapping.compiler import CompiledMapping, compile_mapping
+from baton.core.mapping.render import draft_ticket
+from baton.core.mapping.source import mapping_json_schema, parse_spec, read_yaml
+from baton.core.mapping.wire import BUILDERS, PlannedRequest
+from baton.core.redact import Redactor, default_redactor, load_rules
 
 REDACTION_FILE = "redaction.yaml"
 

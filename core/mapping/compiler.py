@@ -14,14 +14,14 @@ from pathlib import Path
 
 import jinja2
 
-from core.catalog import Catalog, CatalogField, suggest
-from core.disposition import Outcome
-from core.errors import ConfigError, Problem
-from core.handoff import Platform
-from core.mapping import facts
-from core.mapping.context import sample_context
-from core.mapping.source import PathPart, SourceFile
-from core.mapping.spec import (
+from baton.core.catalog import Catalog, CatalogField, suggest
+from baton.core.disposition import Outcome
+from baton.core.errors import ConfigError, Problem
+from baton.core.handoff import Platform
+from baton.core.mapping import facts
+from baton.core.mapping.context import sample_context
+from baton.core.mapping.source import PathPart, SourceFile
+from baton.core.mapping.spec import (
     HubspotRule,
     HubspotTarget,
     MappingSpec,
@@ -30,9 +30,15 @@ from core.mapping.spec import (
     ZendeskMapping,
     ZendeskRule,
 )
-from core.mapping.targets import RESOLVERS, Target
-from core.redact import Redactor, default_redactor
-from core.templating import compile_template, has_markup, load_template, make_environment, render
+from baton.core.mapping.targets import RESOLVERS, Target
+from baton.core.redact import Redactor, default_redactor
+from baton.core.templating import (
+    compile_template,
+    has_markup,
+    load_template,
+    make_environment,
+    render,
+)
 
 
 @dataclass(frozen=True)

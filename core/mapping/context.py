@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from core.handoff import Handoff, validate_handoff
+from baton.core.handoff import Handoff, validate_handoff
 
 
 def template_context(handoff: Handoff, *, platform: str, route: str) -> dict[str, Any]:

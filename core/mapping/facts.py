@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.handoff import Platform
+from baton.core.handoff import Platform
 
 ZENDESK_PRIORITIES = ("urgent", "high", "normal", "low")
 ZENDESK_TYPES = ("problem", "incident", "question", "task")

@@ -15,8 +15,8 @@ from typing import Any
 
 import jinja2
 
-from core.mapping.facts import SizeLimit
-from core.templating import render
+from baton.core.mapping.facts import SizeLimit
+from baton.core.templating import render
 
 TRUNCATION_MARKER = "\n[… note shortened to fit the platform's limit]"
 

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from core.handoff import Customer, Handoff
-from core.mapping import facts
-from core.mapping.compiler import CompiledField, CompiledMapping
-from core.mapping.context import template_context
-from core.mapping.note import fit_note, identity_warning
-from core.mapping.spec import FallbackRequester, UnverifiedRequester, When
-from core.mapping.targets import Target
-from core.redact import Redactor
-from core.templating import render
+from baton.core.handoff import Customer, Handoff
+from baton.core.mapping import facts
+from baton.core.mapping.compiler import CompiledField, CompiledMapping
+from baton.core.mapping.context import template_context
+from baton.core.mapping.note import fit_note, identity_warning
+from baton.core.mapping.spec import FallbackRequester, UnverifiedRequester, When
+from baton.core.mapping.targets import Target
+from baton.core.redact import Redactor
+from baton.core.templating import render
 
 FieldValue = str | int | float | bool
 IDENTITY_UNVERIFIED_TAG = "identity_unverified"

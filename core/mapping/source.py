@@ -9,9 +9,9 @@ from typing import Any
 import pydantic
 import yaml
 
-from core.errors import Problem
-from core.handoff import PLATFORMS
-from core.mapping.spec import MappingSpec
+from baton.core.errors import Problem
+from baton.core.handoff import PLATFORMS
+from baton.core.mapping.spec import MappingSpec
 
 _SPEC_ADAPTER: pydantic.TypeAdapter[MappingSpec] = pydantic.TypeAdapter(MappingSpec)
 

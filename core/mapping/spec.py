@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from core.disposition import Outcome
-from core.handoff import Channel, Priority, TriggerKind
+from baton.core.disposition import Outcome
+from baton.core.handoff import Channel, Priority, TriggerKind
 
 Template = Annotated[
     str,

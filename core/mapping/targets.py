@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.catalog import Catalog, find_stage, suggest
-from core.mapping.source import PathPart
+from baton.core.catalog import Catalog, find_stage, suggest
+from baton.core.mapping.source import PathPart
 
 Report = Callable[[list[PathPart], str], None]
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from core.mapping import facts
-from core.mapping.compiler import CompiledMapping
-from core.mapping.render import TicketDraft
-from core.mapping.spec import HubspotMapping, SalesforceMapping
+from baton.core.mapping import facts
+from baton.core.mapping.compiler import CompiledMapping
+from baton.core.mapping.render import TicketDraft
+from baton.core.mapping.spec import HubspotMapping, SalesforceMapping
 
 JSON = "application/json"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from core.tables import Base
+from baton.core.tables import Base
 
 config = context.config
 
@@ -29,7 +29,7 @@ def _run(connection: Connection) -> None:
 
 
 def _run_offline() -> None:
-    from core.settings import database_url
+    from baton.core.settings import database_url
 
     context.configure(
         url=config.get_main_option("sqlalchemy.url") or database_url(),
@@ -45,7 +45,7 @@ def _run_online() -> None:
     if isinstance(connection, Connection):
         _run(connection)
         return
-    from core.store import Store
+    from baton.core.store import Store
 
     store = Store(config.get_main_option("sqlalchemy.url") or None)
     try:

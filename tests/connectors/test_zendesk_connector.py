@@ -25,11 +25,11 @@ from responses import matchers
 from typer.testing import CliRunner, Result
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, RecordNotFoundException
 
-from connectors.base import connector_for, registered
-from connectors.zendesk import ZendeskConnector
-from connectors.zendesk_http import ZendeskSettings, classify
-from core.catalog import load_catalog
-from core.errors import (
+from baton.connectors.base import connector_for, registered
+from baton.connectors.zendesk import ZendeskConnector
+from baton.connectors.zendesk_http import ZendeskSettings, classify
+from baton.core.catalog import load_catalog
+from baton.core.errors import (
     AccessDenied,
     ConfigError,
     FatalError,
@@ -39,14 +39,14 @@ from core.errors import (
     RetryableError,
     VerificationError,
 )
-from core.handoff import Handoff, parse_handoff
-from core.mapping import CompiledMapping, load_mapping, plan_requests
-from core.ratelimit import RateLimiter
-from sandbox.server import ZendeskSandbox
-from sandbox.signing import zendesk_signature, zendesk_timestamp
-from sandbox.zendesk import ManualClock, ZendeskState
-from webhooks.cli import app as cli_app
-from webhooks.embedded import zendesk_env
+from baton.core.handoff import Handoff, parse_handoff
+from baton.core.mapping import CompiledMapping, load_mapping, plan_requests
+from baton.core.ratelimit import RateLimiter
+from baton.sandbox.server import ZendeskSandbox
+from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
+from baton.sandbox.zendesk import ManualClock, ZendeskState
+from baton.webhooks.cli import app as cli_app
+from baton.webhooks.embedded import zendesk_env
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
@@ -989,7 +989,7 @@ def test_changes_resumes_from_a_cursor(
     ("score", "csat"), [("good", 1.0), ("bad", 0.0), ("offered", None), ("unoffered", None)]
 )
 def test_csat_normalization(score: str, csat: float | None) -> None:
-    from connectors.zendesk_sync import csat_fields
+    from baton.connectors.zendesk_sync import csat_fields
 
     assert csat_fields({"score": score}) == {"csat": csat, "csat_raw": score}
     assert csat_fields(None) == {"csat": None, "csat_raw": None}

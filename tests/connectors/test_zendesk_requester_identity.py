@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import connector_for
-from core.handoff import Customer, parse_handoff
-from core.mapping import CompiledMapping
-from core.mapping.note import identity_warning
-from core.mapping.render import IDENTITY_UNVERIFIED_TAG
-from core.mapping.spec import FallbackRequester, UnverifiedRequester
-from sandbox.zendesk import Ticket, User
+from baton.connectors.base import connector_for
+from baton.core.handoff import Customer, parse_handoff
+from baton.core.mapping import CompiledMapping
+from baton.core.mapping.note import identity_warning
+from baton.core.mapping.render import IDENTITY_UNVERIFIED_TAG
+from baton.core.mapping.spec import FallbackRequester, UnverifiedRequester
+from baton.sandbox.zendesk import Ticket, User
 from tests.contract.harness import ZendeskHarness, zendesk_harness
 
 EXAMPLE = (

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from connectors.base import registered
+from baton.connectors.base import registered
 from tests.contract.harness import HARNESSES, Harness
 
 PLATFORMS = sorted(registered())

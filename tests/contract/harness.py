@@ -18,20 +18,20 @@ from typing import Any, Protocol
 import pytest
 from fastapi import FastAPI, Request, Response
 
-from connectors.base import Connector, connector_for
-from core.catalog import load_catalog
-from core.handoff import Handoff
-from core.mapping import CompiledMapping, load_mapping, plan_requests
-from sandbox.faults import Fault, FaultKind
-from sandbox.server import RunningServer, ZendeskSandbox, serve_in_thread
-from sandbox.zendesk import (
+from baton.connectors.base import Connector, connector_for
+from baton.core.catalog import load_catalog
+from baton.core.handoff import Handoff
+from baton.core.mapping import CompiledMapping, load_mapping, plan_requests
+from baton.sandbox.faults import Fault, FaultKind
+from baton.sandbox.server import RunningServer, ZendeskSandbox, serve_in_thread
+from baton.sandbox.zendesk import (
     INCREMENTAL_MIN_AGE_SECONDS,
     ManualClock,
     WebhookTarget,
     ZendeskState,
     _encode_cursor,
 )
-from webhooks.embedded import zendesk_env
+from baton.webhooks.embedded import zendesk_env
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import registered
-from core.disposition import Disposition
-from core.errors import AccessDenied, IdempotencyConflict, RetryableError, VerificationError
-from core.handoff import Customer, Handoff, parse_handoff
-from core.ports import ChangePage
+from baton.connectors.base import registered
+from baton.core.disposition import Disposition
+from baton.core.errors import AccessDenied, IdempotencyConflict, RetryableError, VerificationError
+from baton.core.handoff import Customer, Handoff, parse_handoff
+from baton.core.ports import ChangePage
 from tests.contract.harness import HARNESSES, Harness
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "handoffs"

@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from core.delivery import DeliveryMetrics, DeliveryWorker
-from core.store import Store
+from baton.core.delivery import DeliveryMetrics, DeliveryWorker
+from baton.core.store import Store
+from baton.webhooks.app import create_app
+from baton.webhooks.settings import ServiceSettings
 from tests.contract.harness import MAPPINGS, Harness
-from webhooks.app import create_app
-from webhooks.settings import ServiceSettings
 
 API_KEY = "o8-api-key-0123456789"
 EXAMPLES = {"sqlite": 500, "postgresql": 100}

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from webhooks.demo import run_demo
-from webhooks.embedded import free_port
+from baton.webhooks.demo import run_demo
+from baton.webhooks.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "handoffs" / "01-vip-refund-dispute.json"
@@ -53,7 +53,7 @@ def test_serve_sandbox_takes_a_handoff_to_a_ticket_and_back(tmp_path: Path) -> N
     command = [
         sys.executable,
         "-c",
-        "from webhooks.cli import app; app()",
+        "from baton.webhooks.cli import app; app()",
         "serve",
         "--sandbox",
         "--port",

@@ -7,16 +7,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from connectors.base import connector_for
-from core.catalog import load_catalog
-from core.delivery import delivery_workers
-from core.handoff import parse_handoff
-from core.mapping import load_mapping
-from core.store import Store
-from core.sync import run_sync
-from sandbox.server import ZendeskSandbox
-from sandbox.zendesk import ManualClock, ZendeskState
-from webhooks.embedded import zendesk_env
+from baton.connectors.base import connector_for
+from baton.core.catalog import load_catalog
+from baton.core.delivery import delivery_workers
+from baton.core.handoff import parse_handoff
+from baton.core.mapping import load_mapping
+from baton.core.store import Store
+from baton.core.sync import run_sync
+from baton.sandbox.server import ZendeskSandbox
+from baton.sandbox.zendesk import ManualClock, ZendeskState
+from baton.webhooks.embedded import zendesk_env
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"

@@ -41,13 +41,13 @@ import pytest
 from sqlalchemy import update
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from core.catalog import load_catalog
-from core.handoff import parse_handoff
-from core.store import DeliveryView, Store
-from core.tables import DeliveryRow, utcnow
-from sandbox.faults import Fault
-from sandbox.server import ZendeskSandbox
-from sandbox.zendesk import ZendeskState
+from baton.core.catalog import load_catalog
+from baton.core.handoff import parse_handoff
+from baton.core.store import DeliveryView, Store
+from baton.core.tables import DeliveryRow, utcnow
+from baton.sandbox.faults import Fault
+from baton.sandbox.server import ZendeskSandbox
+from baton.sandbox.zendesk import ZendeskState
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDOFF_FILE = ROOT / "examples" / "handoffs" / "01-vip-refund-dispute.json"
@@ -162,7 +162,7 @@ def baton_command(*args: str) -> list[str]:
     script = Path(sys.executable).with_name("baton")
     if script.exists():
         return [str(script), *args]
-    code = "from webhooks.cli import app; app(prog_name='baton')"
+    code = "from baton.webhooks.cli import app; app(prog_name='baton')"
     return [sys.executable, "-c", code, *args]
 
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from jobs_fakes import NoSleep
 
-from core.delivery import DeliveryMetrics
+from baton.core.delivery import DeliveryMetrics
 
 
 @pytest.fixture

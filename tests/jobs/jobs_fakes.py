@@ -10,13 +10,13 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from core.delivery import DeliveryMetrics, DeliveryWorker
-from core.disposition import Disposition, Outcome
-from core.errors import RetryableError
-from core.handoff import Handoff, Platform, validate_handoff
-from core.ports import ChangePage, TicketRef
-from core.retry import RetryPolicy
-from core.store import DeliveryView, Store
+from baton.core.delivery import DeliveryMetrics, DeliveryWorker
+from baton.core.disposition import Disposition, Outcome
+from baton.core.errors import RetryableError
+from baton.core.handoff import Handoff, Platform, validate_handoff
+from baton.core.ports import ChangePage, TicketRef
+from baton.core.retry import RetryPolicy
+from baton.core.store import DeliveryView, Store
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from jobs_fakes import T0, kill_test_log
 from sqlalchemy.orm import Session
 
-from core.store import Store
-from core.sync import run_sync
+from baton.core.store import Store
+from baton.core.sync import run_sync
 
 
 def main(url: str, pg_options: str, marker: Path, block_at: str) -> None:

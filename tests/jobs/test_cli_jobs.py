@@ -27,13 +27,13 @@ from jobs_fakes import (
 from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner, Result
 
-from core.delivery import DeliveryMetrics, DeliveryWorker
-from core.errors import AccessDenied, NotConfigured, RetryableError
-from core.handoff import Platform
-from core.ports import ChangePage
-from core.retry import RetryPolicy
-from core.store import Store
-from webhooks.cli_jobs import JobsDeps, register, wait_for_signal
+from baton.core.delivery import DeliveryMetrics, DeliveryWorker
+from baton.core.errors import AccessDenied, NotConfigured, RetryableError
+from baton.core.handoff import Platform
+from baton.core.ports import ChangePage
+from baton.core.retry import RetryPolicy
+from baton.core.store import Store
+from baton.webhooks.cli_jobs import JobsDeps, register, wait_for_signal
 
 if TYPE_CHECKING:
     from tests.conftest import Database

@@ -13,15 +13,15 @@ import pytest
 from jobs_fakes import FakeCreator, NoSleep, count, make_handoff, make_worker, only, retryable
 from prometheus_client import CollectorRegistry
 
-from core.delivery import BackgroundJob, DeliveryMetrics, DeliveryWorker, delivery_workers
-from core.errors import (
+from baton.core.delivery import BackgroundJob, DeliveryMetrics, DeliveryWorker, delivery_workers
+from baton.core.errors import (
     AccessDenied,
     FatalError,
     IdempotencyConflict,
 )
-from core.retry import RetryPolicy
-from core.store import Store
-from core.tables import HandoffRow
+from baton.core.retry import RetryPolicy
+from baton.core.store import Store
+from baton.core.tables import HandoffRow
 
 if TYPE_CHECKING:
     from tests.conftest import Database
@@ -303,7 +303,7 @@ def test_o6_401_403_pause_the_platform_without_burning_the_attempt(
         clock=lambda: now[0],
     )
 
-    with caplog.at_level(logging.INFO, logger="core.delivery"):
+    with caplog.at_level(logging.INFO, logger="baton.core.delivery"):
         assert worker.run_once() == 3
     assert len(zendesk.calls) == 1  # the second zendesk row is not even tried
     states = {d.handoff_id: (d.state, d.attempts) for d in store.list_deliveries()}

@@ -14,13 +14,13 @@ import pytest
 from jobs_fakes import FakeCreator, make_handoff, make_worker, retryable
 from sqlalchemy import update
 
-from core.delivery import DeliveryMetrics
-from core.errors import AccessDenied
-from core.handoff import Handoff
-from core.ports import TicketRef
-from core.retry import RetryPolicy
-from core.store import Store
-from core.tables import DeliveryRow
+from baton.core.delivery import DeliveryMetrics
+from baton.core.errors import AccessDenied
+from baton.core.handoff import Handoff
+from baton.core.ports import TicketRef
+from baton.core.retry import RetryPolicy
+from baton.core.store import Store
+from baton.core.tables import DeliveryRow
 
 if TYPE_CHECKING:
     from tests.conftest import Database

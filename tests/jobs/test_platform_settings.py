@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from webhooks.cli import app
+from baton.webhooks.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 

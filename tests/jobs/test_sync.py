@@ -27,11 +27,11 @@ from jobs_fakes import (
     make_disposition,
 )
 
-from core.errors import RetryableError
-from core.ports import ChangePage
-from core.store import Store, alembic_config
-from core.sync import SyncLocked, SyncSummary, run_sync
-from core.tables import Base
+from baton.core.errors import RetryableError
+from baton.core.ports import ChangePage
+from baton.core.store import Store, alembic_config
+from baton.core.sync import SyncLocked, SyncSummary, run_sync
+from baton.core.tables import Base
 
 if TYPE_CHECKING:
     from tests.conftest import Database

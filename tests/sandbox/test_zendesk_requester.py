@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.zendesk import ZendeskError, ZendeskState
+from baton.sandbox.zendesk import ZendeskError, ZendeskState
 
 BASE = "http://sandbox.test"
 

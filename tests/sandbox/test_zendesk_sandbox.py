@@ -17,11 +17,11 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment, CustomField, Ticket, User
 from zenpy.lib.exception import APIException, RecordNotFoundException
 
-from core.catalog import Catalog, CatalogField, Entity, Option
-from sandbox.faults import Fault
-from sandbox.server import RunningServer, ZendeskSandbox, serve_in_thread
-from sandbox.signing import zendesk_signature
-from sandbox.zendesk import ManualClock, WebhookTarget, ZendeskState
+from baton.core.catalog import Catalog, CatalogField, Entity, Option
+from baton.sandbox.faults import Fault
+from baton.sandbox.server import RunningServer, ZendeskSandbox, serve_in_thread
+from baton.sandbox.signing import zendesk_signature
+from baton.sandbox.zendesk import ManualClock, WebhookTarget, ZendeskState
 
 TIMEOUT = 5
 

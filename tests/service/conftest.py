@@ -32,14 +32,14 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import event as sa_event
 
-from core.disposition import Disposition, Outcome
-from core.errors import PayloadError, VerificationError
-from core.ports import WebhookEvent, WebhookSource
-from core.store import Store
-from sandbox.signing import zendesk_signature, zendesk_timestamp
-from webhooks.app import BackgroundJob, create_app
-from webhooks.inbox import InboxProcessor
-from webhooks.settings import ServiceSettings
+from baton.core.disposition import Disposition, Outcome
+from baton.core.errors import PayloadError, VerificationError
+from baton.core.ports import WebhookEvent, WebhookSource
+from baton.core.store import Store
+from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
+from baton.webhooks.app import BackgroundJob, create_app
+from baton.webhooks.inbox import InboxProcessor
+from baton.webhooks.settings import ServiceSettings
 
 API_KEY = "test-api-key-0123456789abcdef"
 SECRET = "zendesk-signing-secret-for-tests"

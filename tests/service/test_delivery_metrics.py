@@ -19,11 +19,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.store import Store
-from sandbox.server import RunningServer, serve_in_thread
-from webhooks.cli_service import Service, service_with_worker
-from webhooks.embedded import build_embedded, free_port, start_zendesk_sandbox
-from webhooks.settings import ServiceSettings
+from baton.core.store import Store
+from baton.sandbox.server import RunningServer, serve_in_thread
+from baton.webhooks.cli_service import Service, service_with_worker
+from baton.webhooks.embedded import build_embedded, free_port, start_zendesk_sandbox
+from baton.webhooks.settings import ServiceSettings
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 API_KEY = "metrics-test-api-key-0123456789"

@@ -11,8 +11,8 @@ from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.requests import Request
 
-from webhooks.auth import ApiKeys, BadContentLength, BodyTooLarge, read_body
-from webhooks.observability import describe, event
+from baton.webhooks.auth import ApiKeys, BadContentLength, BodyTooLarge, read_body
+from baton.webhooks.observability import describe, event
 
 KEY = "a-good-key-0123456789abcdef"
 

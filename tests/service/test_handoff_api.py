@@ -12,9 +12,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select, text
 
-from core.handoff import validate_handoff
-from core.tables import Base, HandoffRow
-from webhooks.settings import ServiceSettings
+from baton.core.handoff import validate_handoff
+from baton.core.tables import Base, HandoffRow
+from baton.webhooks.settings import ServiceSettings
 
 CARD = "4111 1111 1111 1111"
 TRANSCRIPT_SENTINEL = "TRANSCRIPT-SENTINEL-the-customer-said-this"

@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from core.errors import ConfigError
-from core.handoff import validate_handoff
-from core.ports import WebhookEvent
-from core.tables import InboundEventRow
-from sandbox.server import serve_in_thread
-from webhooks import inbox as inbox_module
-from webhooks.inbox import InboxProcessor
-from webhooks.settings import ServiceSettings
+from baton.core.errors import ConfigError
+from baton.core.handoff import validate_handoff
+from baton.core.ports import WebhookEvent
+from baton.core.tables import InboundEventRow
+from baton.sandbox.server import serve_in_thread
+from baton.webhooks import inbox as inbox_module
+from baton.webhooks.inbox import InboxProcessor
+from baton.webhooks.settings import ServiceSettings
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

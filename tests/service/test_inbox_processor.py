@@ -11,10 +11,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from core.errors import PayloadError
-from core.handoff import validate_handoff
-from core.tables import DispositionRow, InboundEventRow
-from webhooks.inbox import InboxProcessor
+from baton.core.errors import PayloadError
+from baton.core.handoff import validate_handoff
+from baton.core.tables import DispositionRow, InboundEventRow
+from baton.webhooks.inbox import InboxProcessor
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from core.handoff import IDEMPOTENCY_IGNORED_FIELDS
-from core.tables import HandoffRow
+from baton.core.handoff import IDEMPOTENCY_IGNORED_FIELDS
+from baton.core.tables import HandoffRow
 
 FAST = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

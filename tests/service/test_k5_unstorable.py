@@ -22,14 +22,14 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, OperationalError
 
-from core.disposition import Disposition
-from core.errors import PayloadError
-from core.handoff import validate_handoff
-from core.mapping import load_mapping
-from core.ports import WebhookEvent
-from core.storable import is_storable, storable, unstorable_reason
-from core.tables import DispositionRow, InboundEventRow, QuarantineRow
-from webhooks.inbox import InboxProcessor
+from baton.core.disposition import Disposition
+from baton.core.errors import PayloadError
+from baton.core.handoff import validate_handoff
+from baton.core.mapping import load_mapping
+from baton.core.ports import WebhookEvent
+from baton.core.storable import is_storable, storable, unstorable_reason
+from baton.core.tables import DispositionRow, InboundEventRow, QuarantineRow
+from baton.webhooks.inbox import InboxProcessor
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 EXAMPLES = 50  # per backend; PostgreSQL round trips keep this modest
@@ -90,11 +90,13 @@ def _unique() -> str:
 @example(text="a\x00b")
 @example(text="\ud800")
 @example(text="..")
+@example(text="/")
 def test_k5_any_handoff_id_in_the_path_is_200_or_404_never_5xx(
     db_harness: Any, handoff_doc: Any, text: str
 ) -> None:
     """K5: whatever text is in the path (NUL, lone surrogate, '/', '..'), the answer is 200
-    for the one stored handoff and 404 for anything else — never 5xx — on both databases."""
+    for the one stored handoff and a final 4xx for anything else — never 5xx — on both
+    databases."""
     if db_harness.store.table_counts()["handoffs"] == 0:
         db_harness.store.add_handoff(validate_handoff(handoff_doc(HANDOFF_ID)), "zendesk")
 
@@ -102,7 +104,10 @@ def test_k5_any_handoff_id_in_the_path_is_200_or_404_never_5xx(
         f"/v1/handoffs/{_percent_encoded(text)}", headers=db_harness.auth
     )
 
-    assert response.status_code == (200 if text == HANDOFF_ID else 404), response.text
+    # A '/' decodes into the path itself, so the router may answer 405 for a route of
+    # another method: still a final 4xx.
+    expected = {200} if text == HANDOFF_ID else {404, 405} if "/" in text else {404}
+    assert response.status_code in expected, response.text
     if response.status_code == 404:
         assert response.json() == {"error": "not_found"}
 
@@ -206,7 +211,7 @@ def test_k5_unstorable_disposition_text_is_repaired_recorded_and_processed(
 @pytest.fixture
 def zendesk_harness(make_harness: Callable[..., Any], store: Any, known: Any) -> Iterator[Any]:
     """A harness on each backend whose webhook source is the real Zendesk connector."""
-    zendesk = pytest.importorskip("connectors.zendesk")
+    zendesk = pytest.importorskip("baton.connectors.zendesk")
     env = {
         "BATON_ZENDESK_SUBDOMAIN": "baton-k5",
         "BATON_ZENDESK_EMAIL": "baton@example.com",

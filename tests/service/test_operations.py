@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from core.errors import ConfigError
-from webhooks import cli_service
-from webhooks.app import create_app
-from webhooks.cli import app as cli_app
-from webhooks.cli_service import build_service, enabled_connectors
-from webhooks.settings import ONE_MIB, ServiceSettings
+from baton.core.errors import ConfigError
+from baton.webhooks import cli_service
+from baton.webhooks.app import create_app
+from baton.webhooks.cli import app as cli_app
+from baton.webhooks.cli_service import build_service, enabled_connectors
+from baton.webhooks.settings import ONE_MIB, ServiceSettings
 
 
 def test_healthz_ok(harness: Any) -> None:

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from core.tables import InboundEventRow, QuarantineRow
-from sandbox.signing import zendesk_signature, zendesk_timestamp
+from baton.core.tables import InboundEventRow, QuarantineRow
+from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
 
 SIG = "X-Zendesk-Webhook-Signature"
 TS = "X-Zendesk-Webhook-Signature-Timestamp"

@@ -22,16 +22,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from core.errors import VerificationError
-from core.mapping import load_mapping
-from core.tables import InboundEventRow
-from sandbox.server import serve_in_thread
-from sandbox.signing import zendesk_signature, zendesk_timestamp
-from sandbox.zendesk import ManualClock, WebhookTarget, ZendeskState
-from webhooks.cli_service import build_service
+from baton.core.errors import VerificationError
+from baton.core.mapping import load_mapping
+from baton.core.tables import InboundEventRow
+from baton.sandbox.server import serve_in_thread
+from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
+from baton.sandbox.zendesk import ManualClock, WebhookTarget, ZendeskState
+from baton.webhooks.cli_service import build_service
 
 zendesk = pytest.importorskip(
-    "connectors.zendesk", reason="connectors/zendesk.py does not import yet"
+    "baton.connectors.zendesk", reason="connectors/zendesk.py does not import yet"
 )
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"

@@ -14,12 +14,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from core.disposition import Disposition, Outcome
-from core.errors import ConfigError, IdempotencyConflict
-from core.handoff import Handoff, validate_handoff
-from core.settings import database_url, masked_url
-from core.store import AddResult, LeaseLost, Store, alembic_config
-from core.tables import Base, DeliveryRow, HandoffRow, SyncCursorRow
+from baton.core.disposition import Disposition, Outcome
+from baton.core.errors import ConfigError, IdempotencyConflict
+from baton.core.handoff import Handoff, validate_handoff
+from baton.core.settings import database_url, masked_url
+from baton.core.store import AddResult, LeaseLost, Store, alembic_config
+from baton.core.tables import Base, DeliveryRow, HandoffRow, SyncCursorRow
 
 if TYPE_CHECKING:
     from tests.conftest import Database

@@ -19,13 +19,13 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from core.errors import ValidationError
-from core.handoff import Handoff, validate_handoff
-from core.mapping import load_mapping, plan_requests
-from core.privacy import KEPT_VERBATIM, REQUESTER_IDENTITY
-from core.redact import default_redactor
-from core.store import Store
-from core.tables import HandoffRow
+from baton.core.errors import ValidationError
+from baton.core.handoff import Handoff, validate_handoff
+from baton.core.mapping import load_mapping, plan_requests
+from baton.core.privacy import KEPT_VERBATIM, REQUESTER_IDENTITY
+from baton.core.redact import default_redactor
+from baton.core.store import Store
+from baton.core.tables import HandoffRow
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 PLATFORMS = ("zendesk", "salesforce", "hubspot")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from webhooks.cli import app
+from baton.webhooks.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 

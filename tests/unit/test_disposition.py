@@ -9,8 +9,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from core.disposition import Disposition, latest
-from core.storable import is_storable, storable
+from baton.core.disposition import Disposition, latest
+from baton.core.storable import is_storable, storable
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.handoff import Handoff, parse_handoff
+from baton.core.handoff import Handoff, parse_handoff
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "handoffs"
 EXAMPLE_FILES = sorted(EXAMPLES_DIR.glob("*.json"))

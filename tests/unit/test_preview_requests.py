@@ -9,10 +9,10 @@ from urllib.parse import quote
 
 import pytest
 
-from core.catalog import Catalog, load_catalog
-from core.handoff import Handoff, parse_handoff
-from core.mapping import Plan, load_mapping, plan_requests
-from core.mapping.facts import ZENDESK_PRIORITIES, ZENDESK_TYPES
+from baton.core.catalog import Catalog, load_catalog
+from baton.core.handoff import Handoff, parse_handoff
+from baton.core.mapping import Plan, load_mapping, plan_requests
+from baton.core.mapping.facts import ZENDESK_PRIORITIES, ZENDESK_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"

@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.handoff import load_stored_handoff, validate_handoff
-from core.privacy import TRUNCATION_MARKER, truncate
-from core.redact import default_redactor
+from baton.core.handoff import load_stored_handoff, validate_handoff
+from baton.core.privacy import TRUNCATION_MARKER, truncate
+from baton.core.redact import default_redactor
 
 # Each grows when masked: 11 → 17 characters, 16 → 15 characters but 23 UTF-8 bytes, …
 TOKENS = ("123-45-6789", "4111 1111 1111 1111", "5500-0000-0000-0004", "sk_live_abcdefghij12")

@@ -7,7 +7,7 @@ from collections import deque
 
 import pytest
 
-from core.ratelimit import RateLimiter
+from baton.core.ratelimit import RateLimiter
 
 
 class FakeTime:

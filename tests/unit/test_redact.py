@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.errors import MappingError
-from core.handoff import Handoff, validate_handoff
-from core.redact import (
+from baton.core.errors import MappingError
+from baton.core.handoff import Handoff, validate_handoff
+from baton.core.redact import (
     RedactionRule,
     Redactor,
     default_redactor,

@@ -20,12 +20,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from core.handoff import Customer, Handoff, Platform, parse_handoff
-from core.mapping import CompiledMapping, Plan, load_mapping, plan_requests
-from core.mapping.facts import NOTE_IS_HTML, SizeLimit
-from core.mapping.note import identity_warning
-from core.mapping.render import IDENTITY_UNVERIFIED_TAG
-from core.mapping.spec import FallbackRequester, UnverifiedRequester
+from baton.core.handoff import Customer, Handoff, Platform, parse_handoff
+from baton.core.mapping import CompiledMapping, Plan, load_mapping, plan_requests
+from baton.core.mapping.facts import NOTE_IS_HTML, SizeLimit
+from baton.core.mapping.note import identity_warning
+from baton.core.mapping.render import IDENTITY_UNVERIFIED_TAG
+from baton.core.mapping.spec import FallbackRequester, UnverifiedRequester
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.errors import VerificationError
-from core.signatures import check_timestamp, hmac_sha256_base64, signature_matches
+from baton.core.errors import VerificationError
+from baton.core.signatures import check_timestamp, hmac_sha256_base64, signature_matches
 
 # PLATFORMS.md, Zendesk webhooks: the published known-answer vector.
 ZENDESK_SECRET = b"dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from core.storable import REPLACEMENT, is_storable, storable, unstorable_reason
+from baton.core.storable import REPLACEMENT, is_storable, storable, unstorable_reason
 
 UNSTORABLE_CHAR = st.one_of(st.just("\x00"), st.characters(categories=["Cs"]))
 ANY_TEXT = st.text(st.one_of(st.characters(), UNSTORABLE_CHAR), max_size=80)

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from core.errors import ValidationError
-from core.handoff import (
+from baton.core.errors import ValidationError
+from baton.core.handoff import (
     CHANNELS,
     MAX_VOCABULARY_WORD_CHARS,
     ROLES,
@@ -30,8 +30,8 @@ from core.handoff import (
     parse_handoff,
     report_token,
 )
-from core.mapping import CompiledMapping, load_mapping, plan_requests
-from core.redact import default_redactor
+from baton.core.mapping import CompiledMapping, load_mapping, plan_requests
+from baton.core.redact import default_redactor
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 KNOWN = {*TRIGGER_KINDS, *CHANNELS, *ROLES}
