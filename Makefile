@@ -23,7 +23,7 @@ PACKAGES := core connectors webhooks sandbox
 	for p in $(PACKAGES); do ln -sfn ../../$$p .build/baton/$$p; done
 	touch $@
 
-.PHONY: demo test lint schema
+.PHONY: demo test lint schema wheel-check
 demo: $(VENV)/.run-installed
 	$(VENV)/bin/baton demo
 
@@ -31,7 +31,11 @@ lint: $(VENV)/.dev-installed .build/baton
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: lint
+# The built wheel, installed in a fresh virtualenv, runs from an empty folder.
+wheel-check: $(VENV)/.run-installed
+	PYTHON=$(PY) bash .ci/wheel-check
+
+test: lint wheel-check
 	$(VENV)/bin/pytest
 
 # Regenerate the published JSON Schema of mapping files after changing core/mapping/spec.py.

@@ -153,7 +153,11 @@ def load_catalog(path: Path) -> Catalog:
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise MappingError([Problem("", "catalog file not found", path.name)]) from None
+        message = (
+            f"catalog file not found in {path.parent}; refresh it from the platform with "
+            "'baton mappings resolve', or start from the defaults with 'baton init'"
+        )
+        raise MappingError([Problem("", message, path.name)]) from None
     except json.JSONDecodeError as exc:
         raise MappingError(
             [Problem("", f"not valid JSON (line {exc.lineno}, column {exc.colno})", path.name)]

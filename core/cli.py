@@ -23,6 +23,7 @@ from baton.core.disposition import disposition_json_schema
 from baton.core.errors import BatonError, StoreUnavailable
 from baton.core.handoff import Handoff, Platform, handoff_json_schema, parse_handoff
 from baton.core.mapping import load_mapping, mapping_json_schema, plan_requests, validate_mappings
+from baton.core.packaged import choose_examples, choose_mappings
 
 app = typer.Typer(
     help="Baton: hand AI-agent conversations to the human help desk, exactly once.",
@@ -50,20 +51,50 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 MappingsDir = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--mappings",
         envvar="BATON_MAPPINGS_DIR",
-        help="Folder with <platform>.yaml, catalogs/ and templates/.",
+        help="Folder with <platform>.yaml, catalogs/ and templates/ "
+        "(default: ./mappings when present, else the defaults packaged with Baton).",
         file_okay=False,
     ),
 ]
 
 
 ExamplesDir = Annotated[
-    Path, typer.Option("--examples", help="Folder of example handoffs.", file_okay=False)
+    Path | None,
+    typer.Option(
+        "--examples",
+        help="Folder of example handoffs (default: ./examples/handoffs when present, else "
+        "the packaged examples).",
+        file_okay=False,
+    ),
 ]
-EXAMPLES = Path("examples/handoffs")
+
+
+def mappings_folder(given: Path | None, *, editable: bool = False) -> Path:
+    """The mappings folder a command uses (core.packaged); says which on stderr unless given.
+
+    ``editable``: the command writes into it, so the packaged defaults will not do.
+    """
+    chosen = choose_mappings(given)
+    if editable and chosen.why == "packaged":
+        raise BatonError(
+            "no mappings folder here to write into: run 'baton init' to create ./mappings, "
+            "or pass --mappings"
+        )
+    if chosen.why != "given":
+        err.print(chosen.describe("mappings"), highlight=False, markup=False)
+    return chosen.path
+
+
+def examples_folder(given: Path | None) -> Path:
+    """The example handoffs folder a command uses; says which on stderr unless given."""
+    chosen = choose_examples(given)
+    if chosen.why != "given":
+        err.print(chosen.describe("examples"), highlight=False, markup=False)
+    return chosen.path
 
 
 class PlatformChoice(StrEnum):
@@ -112,8 +143,9 @@ def read_handoff(path: Path) -> Handoff:
 
 @mappings_app.command("validate")
 @bad_input_exits_2
-def validate(mappings: MappingsDir = Path("mappings")) -> None:
+def validate(mappings: MappingsDir = None) -> None:
     """Check every mapping file offline: shape, names, templates. Exit 2 on any problem."""
+    mappings = mappings_folder(mappings)
     found, problems = validate_mappings(mappings)
     if problems:
         for problem in problems:
@@ -128,11 +160,11 @@ def validate(mappings: MappingsDir = Path("mappings")) -> None:
 def preview(
     handoff_file: Annotated[Path, typer.Argument(metavar="HANDOFF.json")],
     platform: Annotated[PlatformChoice, typer.Option(help="Which platform to render for.")],
-    mappings: MappingsDir = Path("mappings"),
+    mappings: MappingsDir = None,
 ) -> None:
     """Print the exact HTTP requests a handoff would produce (secrets masked). Sends nothing."""
     handoff = read_handoff(handoff_file)
-    mapping = load_mapping(mappings, _platform(platform))
+    mapping = load_mapping(mappings_folder(mappings), _platform(platform))
     plan = plan_requests(mapping, handoff)
     document = {
         "platform": plan.platform,
@@ -176,11 +208,29 @@ def db_upgrade() -> None:
 
 @mappings_app.command("summary")
 @bad_input_exits_2
-def summary(examples: ExamplesDir = EXAMPLES, mappings: MappingsDir = Path("mappings")) -> None:
+def summary(examples: ExamplesDir = None, mappings: MappingsDir = None) -> None:
     """Render every example handoff for every platform and summarise (nothing is sent)."""
     from baton.core.plan_summary import print_plan_summary
 
-    print_plan_summary(examples, mappings, out)
+    print_plan_summary(examples_folder(examples), mappings_folder(mappings), out)
+
+
+@app.command("init")
+@bad_input_exits_2
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write mappings/ and .env.example.", file_okay=False)
+    ] = Path(),
+) -> None:
+    """Write a starter mappings/ folder (and .env.example) to edit; never overwrites."""
+    from baton.core.starter import write_starter
+
+    written = write_starter(directory)
+    out.print(
+        f"[green]wrote[/] {len(written)} files: {directory / 'mappings'} and "
+        f"{directory / '.env.example'}. Edit them, then run 'baton mappings validate'.",
+        highlight=False,
+    )
 
 
 def _platform(choice: PlatformChoice) -> Platform:

@@ -6,9 +6,15 @@ never imports the layers above it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from baton.core.cli import EXAMPLES, ExamplesDir, MappingsDir, app, bad_input_exits_2, out
+from baton.core.cli import (
+    ExamplesDir,
+    MappingsDir,
+    app,
+    bad_input_exits_2,
+    examples_folder,
+    mappings_folder,
+    out,
+)
 from baton.webhooks import cli_catalog, cli_jobs, cli_service
 
 for _module in (cli_catalog, cli_jobs, cli_service):
@@ -17,11 +23,11 @@ for _module in (cli_catalog, cli_jobs, cli_service):
 
 @app.command("demo")
 @bad_input_exits_2
-def demo(examples: ExamplesDir = EXAMPLES, mappings: MappingsDir = Path("mappings")) -> None:
+def demo(examples: ExamplesDir = None, mappings: MappingsDir = None) -> None:
     """Run the whole loop on the embedded default: sandbox, service, worker, webhooks, sync."""
     from baton.webhooks.demo import run_demo
 
-    run_demo(examples, mappings, out)
+    run_demo(examples_folder(examples), mappings_folder(mappings), out)
 
 
 __all__ = ["app"]

@@ -17,7 +17,14 @@ import typer
 
 from baton.connectors.base import connector_for
 from baton.core.catalog import Catalog
-from baton.core.cli import MappingsDir, PlatformChoice, bad_input_exits_2, err, out
+from baton.core.cli import (
+    MappingsDir,
+    PlatformChoice,
+    bad_input_exits_2,
+    err,
+    mappings_folder,
+    out,
+)
 from baton.core.errors import MappingError
 from baton.core.handoff import PLATFORMS, Platform
 from baton.core.mapping import CompiledMapping, load_mapping
@@ -38,9 +45,10 @@ def _sub_app(app: typer.Typer, name: str) -> typer.Typer:
 @bad_input_exits_2
 def resolve(
     platform: Annotated[PlatformChoice, typer.Option(help="Which platform to read.")],
-    mappings: MappingsDir = Path("mappings"),
+    mappings: MappingsDir = None,
 ) -> None:
     """Refresh catalogs/<platform>.json from the live platform, then re-check the mapping."""
+    mappings = mappings_folder(mappings, editable=True)
     name = _platform(platform)
     mapping = _current_mapping(mappings, name)
     # connector_for is typed for a loaded mapping; a refresh needs none (see _current_mapping).

@@ -24,7 +24,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from baton.core.cli import MappingsDir, PlatformChoice, bad_input_exits_2, err, out
+from baton.core.cli import (
+    MappingsDir,
+    PlatformChoice,
+    bad_input_exits_2,
+    err,
+    mappings_folder,
+    out,
+)
 from baton.core.delivery import BackgroundJob, delivery_workers
 from baton.core.errors import (
     AccessDenied,
@@ -310,14 +317,14 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
                 "are retried once their lease has run out.",
             ),
         ] = 60,
-        mappings: MappingsDir = Path("mappings"),
+        mappings: MappingsDir = None,
     ) -> None:
         """Deliver handoffs: create each one's ticket exactly once, until SIGINT/SIGTERM.
 
         Runs for every platform whose connector is configured (BATON_<PLATFORM>_*).
         """
         _configure_logging()
-        connectors = _configured(deps, mappings)
+        connectors = _configured(deps, mappings_folder(mappings))
         creators: dict[str, TicketCreator] = dict(connectors.items())
         try:
             with _store(deps) as store:
@@ -410,12 +417,12 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
                 help="ISO-8601 start for a first run (no stored cursor); UTC if no offset."
             ),
         ] = None,
-        mappings: MappingsDir = Path("mappings"),
+        mappings: MappingsDir = None,
     ) -> None:
         _configure_logging()
         start = _parse_since(since)
         only: Platform | None = None if platform is None else platform.value
-        connectors = _configured(deps, mappings, only)
+        connectors = _configured(deps, mappings_folder(mappings), only)
         codes: list[int] = []
         try:
             with _store(deps) as store:
@@ -436,16 +443,17 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
         rate_limit: Annotated[
             int, typer.Option(min=1, help="Requests per minute before the sandbox answers 429.")
         ] = 700,
-        mappings: MappingsDir = Path("mappings"),
+        mappings: MappingsDir = None,
     ) -> None:
         """Run the local platform sandboxes on 127.0.0.1 until Ctrl-C.
 
         Seeded from mappings/catalogs/; prints the settings that point Baton at them.
         """
+        folder = mappings_folder(mappings)
         running = []
         try:
             for start in _SANDBOXES:
-                running.append(start(_SandboxOptions(zendesk_port, rate_limit, mappings)))
+                running.append(start(_SandboxOptions(zendesk_port, rate_limit, folder)))
             for box in running:
                 out.print(f"[bold]{box.platform}[/] sandbox at {box.base_url}")
                 for key, value in box.credentials.items():

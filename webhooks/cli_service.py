@@ -173,6 +173,7 @@ def register(app: typer.Typer) -> None:
             _serve_embedded(host, port, sandbox_port)
             return
         settings = ServiceSettings.from_env()
+        event(log, logging.INFO, "settings.mappings", folder=settings.mappings_dir)
         if not os.environ.get(ENV_NAMES["public_url"], "").strip():
             event(
                 log,
@@ -228,6 +229,7 @@ def _serve_embedded(host: str, port: int, sandbox_port: int) -> None:
     console.print(f"Zendesk sandbox  {embedded.zendesk.sandbox.base_url}")
     console.print(f"Baton service    {public_url}   (OpenAPI: {public_url}/docs)")
     console.print(f"Database         {masked_url(database_url())}")
+    console.print(f"Mappings         {settings.mappings_dir}")
     if not os.environ.get("BATON_API_KEYS"):
         console.print(f"API key          {embedded.api_key}   (made for this run)")
     console.print(

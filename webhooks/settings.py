@@ -13,7 +13,7 @@ variable                          default                     meaning
 ``BATON_MAX_BODY_BYTES``          ``1048576`` (1 MiB)         larger bodies get 413 unread
 ``BATON_INBOX_RETENTION_DAYS``    ``7`` (at least 4)          how long processed webhook events
                                                               are kept to recognise duplicates
-``BATON_MAPPINGS_DIR``            ``mappings``                mapping folder (redaction rules)
+``BATON_MAPPINGS_DIR``            ``./mappings`` or packaged  mapping folder (redaction rules)
 ================================  ==========================  ==================================
 
 API keys are :class:`~pydantic.SecretStr`: ``repr()`` and ``str()`` of the settings never show
@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from baton.core.errors import ConfigError
 from baton.core.handoff import Platform
+from baton.core.packaged import choose_mappings
 
 ONE_MIB = 1024 * 1024
 MIN_RETENTION_DAYS = 4  # above every sender's retry horizon: Zendesk/Salesforce/HubSpot ≤ 24 h
@@ -59,7 +60,8 @@ class ServiceSettings(BaseModel):
     public_url: str = DEFAULT_PUBLIC_URL
     max_body_bytes: Annotated[int, Field(ge=1, le=64 * ONE_MIB)] = ONE_MIB
     inbox_retention_days: Annotated[int, Field(ge=MIN_RETENTION_DAYS, le=3650)] = 7
-    mappings_dir: Path = Path("mappings")
+    # ./mappings when present, else the packaged defaults (core.packaged).
+    mappings_dir: Path = Field(default_factory=lambda: choose_mappings(None).path)
 
     @field_validator("api_keys")
     @classmethod

@@ -87,7 +87,9 @@ def validate_mappings(directory: Path) -> tuple[list[Platform], list[Problem]]:
     """Check every ``<platform>.yaml`` in ``directory``: the platforms found, and all problems."""
     found = [p for p in PLATFORMS if (directory / f"{p}.yaml").exists()]
     if not found:
-        return [], [Problem("", f"no mapping files ({', '.join(PLATFORMS)}.yaml) in {directory}")]
+        names = ", ".join(f"{p}.yaml" for p in PLATFORMS)
+        fix = "run 'baton init' to write starter mappings there, or pass --mappings"
+        return [], [Problem("", f"no mapping files ({names}) in {directory}; {fix}")]
     problems: list[Problem] = []
     for platform in found:
         problems += _compile(directory, platform)[1]

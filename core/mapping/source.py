@@ -86,7 +86,8 @@ def read_yaml(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None, [Problem("", "file not found", path.name)]
+        fix = "run 'baton init' for starter mappings, or pass --mappings"
+        return None, [Problem("", f"file not found in {path.parent}; {fix}", path.name)]
     except UnicodeDecodeError:
         return None, [Problem("", "not UTF-8 text", path.name)]
     try:

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -34,6 +35,8 @@ from baton.core.ports import ChangePage
 from baton.core.retry import RetryPolicy
 from baton.core.store import Store
 from baton.webhooks.cli_jobs import JobsDeps, register, wait_for_signal
+
+REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 
 if TYPE_CHECKING:
     from tests.conftest import Database
@@ -71,8 +74,10 @@ def make_app(
 
 
 def invoke(app: typer.Typer, *args: str) -> Result:
-    # Rich sizes tables from COLUMNS when not writing to a terminal.
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    # Rich sizes tables from COLUMNS when not writing to a terminal. The mappings folder is
+    # given, so commands do not announce which one they chose.
+    env = {"COLUMNS": "200", "BATON_MAPPINGS_DIR": str(REPO_MAPPINGS)}
+    return CliRunner().invoke(app, list(args), env=env)
 
 
 def one_line_error(result: Result) -> str:

@@ -156,10 +156,15 @@ def test_c3_note_template_file_is_sandboxed_too(mappings: Path) -> None:
 def test_missing_catalog_and_missing_folder(mappings: Path, tmp_path: Path) -> None:
     (mappings / "catalogs" / "hubspot.json").unlink()
     _, problems = validate_mappings(mappings)
-    assert [str(p) for p in problems] == ["catalogs/hubspot.json: <root>: catalog file not found"]
+    [problem] = problems
+    assert (problem.file, problem.path) == ("catalogs/hubspot.json", "")
+    # The error names the folder searched and the fix.
+    assert f"catalog file not found in {mappings / 'catalogs'}" in problem.message
+    assert "baton mappings resolve" in problem.message
     code, output = validate(tmp_path / "nowhere")
     assert code == 2
     assert "no mapping files" in output
+    assert "baton init" in output
 
 
 def test_load_mapping_raises_with_every_problem(mappings: Path) -> None:

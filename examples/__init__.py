@@ -1,0 +1,1 @@
+"""This folder is also the package ``baton.examples``: example handoffs shipped with Baton."""
