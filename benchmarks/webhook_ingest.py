@@ -56,7 +56,7 @@ from baton.core.mapping import load_mapping
 from baton.sandbox.server import serve_in_thread
 from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
 from baton.sandbox.zendesk import ZendeskState
-from baton.webhooks.cli_service import build_service
+from baton.webhooks.service import build_service
 from baton.webhooks.settings import ServiceSettings
 
 SECRET = "benchmark-webhook-signing-secret"  # noqa: S105 - a local benchmark's secret

@@ -12,18 +12,19 @@ from collections.abc import Callable
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
-import sqlalchemy.exc
 import typer
 from dotenv import load_dotenv
 from rich.console import Console
 
-from baton.core.disposition import disposition_json_schema
-from baton.core.errors import BatonError, StoreUnavailable
-from baton.core.handoff import Handoff, Platform, handoff_json_schema, parse_handoff
-from baton.core.mapping import load_mapping, mapping_json_schema, plan_requests, validate_mappings
+from baton.core.errors import BatonError
 from baton.core.packaged import choose_examples, choose_mappings
+
+# Models, the mapping engine and the store are imported by the commands that use them, so
+# that `baton --help` starts fast (benchmarks/cli_startup.py).
+if TYPE_CHECKING:
+    from baton.core.handoff import Handoff, Platform
 
 app = typer.Typer(
     help="Baton: hand AI-agent conversations to the human help desk, exactly once.",
@@ -129,6 +130,8 @@ def bad_input_exits_2(command: Callable[P, R]) -> Callable[P, R]:
 
 def read_handoff(path: Path) -> Handoff:
     """Read and validate a handoff file; a missing or unreadable file is a BatonError."""
+    from baton.core.handoff import parse_handoff
+
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -145,6 +148,8 @@ def read_handoff(path: Path) -> Handoff:
 @bad_input_exits_2
 def validate(mappings: MappingsDir = None) -> None:
     """Check every mapping file offline: shape, names, templates. Exit 2 on any problem."""
+    from baton.core.mapping import validate_mappings
+
     mappings = mappings_folder(mappings)
     found, problems = validate_mappings(mappings)
     if problems:
@@ -163,6 +168,8 @@ def preview(
     mappings: MappingsDir = None,
 ) -> None:
     """Print the exact HTTP requests a handoff would produce (secrets masked). Sends nothing."""
+    from baton.core.mapping import load_mapping, plan_requests
+
     handoff = read_handoff(handoff_file)
     mapping = load_mapping(mappings_folder(mappings), _platform(platform))
     plan = plan_requests(mapping, handoff)
@@ -179,6 +186,10 @@ def preview(
 @app.command("schema")
 def schema(name: Annotated[SchemaName, typer.Argument(help="Which document.")]) -> None:
     """Print the JSON Schema of a handoff, a disposition or a mapping file."""
+    from baton.core.disposition import disposition_json_schema
+    from baton.core.handoff import handoff_json_schema
+    from baton.core.mapping import mapping_json_schema
+
     builders = {
         SchemaName.handoff: handoff_json_schema,
         SchemaName.disposition: disposition_json_schema,
@@ -191,19 +202,11 @@ def schema(name: Annotated[SchemaName, typer.Argument(help="Which document.")]) 
 @bad_input_exits_2
 def db_upgrade() -> None:
     """Create or upgrade the schema (Alembic migrations) in BATON_DATABASE_URL."""
+    from baton.core.database import open_store
     from baton.core.settings import database_url, masked_url
-    from baton.core.store import Store
 
-    url = database_url()
-    store = Store(url)
-    try:
-        store.migrate()
-    except sqlalchemy.exc.OperationalError as exc:
-        reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-        raise StoreUnavailable(f"cannot reach {masked_url(url)}: {reason}") from None
-    finally:
-        store.close()
-    out.print(f"[green]ok[/] schema is current in {masked_url(url)}", highlight=False)
+    open_store().close()
+    out.print(f"[green]ok[/] schema is current in {masked_url(database_url())}", highlight=False)
 
 
 @mappings_app.command("summary")

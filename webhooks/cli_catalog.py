@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from baton.connectors.base import connector_for
-from baton.core.catalog import Catalog
 from baton.core.cli import (
     MappingsDir,
     PlatformChoice,
@@ -26,8 +24,12 @@ from baton.core.cli import (
     out,
 )
 from baton.core.errors import MappingError
-from baton.core.handoff import PLATFORMS, Platform
-from baton.core.mapping import CompiledMapping, load_mapping
+
+# The connectors and the mapping engine are imported when a command runs (fast start-up).
+if TYPE_CHECKING:
+    from baton.core.catalog import Catalog
+    from baton.core.handoff import Platform
+    from baton.core.mapping import CompiledMapping
 
 
 def register(app: typer.Typer) -> None:
@@ -48,6 +50,9 @@ def resolve(
     mappings: MappingsDir = None,
 ) -> None:
     """Refresh catalogs/<platform>.json from the live platform, then re-check the mapping."""
+    from baton.connectors.base import connector_for
+    from baton.core.mapping import load_mapping
+
     mappings = mappings_folder(mappings, editable=True)
     name = _platform(platform)
     mapping = _current_mapping(mappings, name)
@@ -77,6 +82,8 @@ def resolve(
 
 
 def _platform(choice: PlatformChoice) -> Platform:
+    from baton.core.handoff import PLATFORMS
+
     for platform in PLATFORMS:
         if platform == choice.value:
             return platform
@@ -85,6 +92,8 @@ def _platform(choice: PlatformChoice) -> Platform:
 
 def _current_mapping(directory: Path, platform: Platform) -> CompiledMapping | None:
     """The mapping as it stands, or None when it does not load (a refresh may be the fix)."""
+    from baton.core.mapping import load_mapping
+
     try:
         return load_mapping(directory, platform)
     except MappingError:

@@ -17,12 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn
-from rich.table import Table
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from baton.core.cli import (
     MappingsDir,
@@ -32,7 +29,6 @@ from baton.core.cli import (
     mappings_folder,
     out,
 )
-from baton.core.delivery import BackgroundJob, delivery_workers
 from baton.core.errors import (
     AccessDenied,
     BatonError,
@@ -41,11 +37,24 @@ from baton.core.errors import (
     RetryableError,
     StoreUnavailable,
 )
-from baton.core.handoff import PLATFORMS, Platform
-from baton.core.ports import ChangeFeed, TicketCreator
-from baton.core.settings import database_url, masked_url
-from baton.core.store import DeliveryView, Store
-from baton.core.sync import SyncLocked, SyncSummary, run_sync, since_default
+
+# The store, the SDKs and the models are imported by the commands that use them, so that
+# `baton --help` and the other commands start fast (benchmarks/cli_startup.py).
+if TYPE_CHECKING:
+    from rich.table import Table
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from baton.core.handoff import Platform
+    from baton.core.ports import ChangeFeed, TicketCreator
+    from baton.core.store import DeliveryView, Store
+
+    class JobConnector(TicketCreator, ChangeFeed, Protocol):
+        """What the jobs use of a connector (every ``connectors.base.Connector`` is one)."""
+
+        def close(self) -> None:
+            """Release connections."""
+            ...
+
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +67,10 @@ EXIT_TEMPFAIL = 75  # EX_TEMPFAIL from sysexits.h: run again later
 _SEVERITY = (EXIT_FAILED, EXIT_CONFIG, EXIT_TEMPFAIL, EXIT_LOCKED, EXIT_OK)
 
 
-class JobConnector(TicketCreator, ChangeFeed, Protocol):
-    """What the jobs use of a connector (every ``connectors.base.Connector`` is one)."""
-
-    def close(self) -> None:
-        """Release connections."""
-        ...
-
-
 def registered_platforms() -> list[Platform]:
     """Platforms with a registered connector, in Baton's usual order."""
     from baton.connectors.base import registered
+    from baton.core.handoff import PLATFORMS
 
     try:
         known = registered()
@@ -91,19 +93,6 @@ def connector_from_env(platform: Platform, mappings: Path) -> JobConnector:
     return connector_for(platform, load_mapping(mappings, platform))
 
 
-def open_migrated_store() -> Store:
-    """The store at ``BATON_DATABASE_URL``, migrated to the newest schema."""
-    url = database_url()
-    store = Store(url)
-    try:
-        store.migrate()
-    except OperationalError as exc:
-        store.close()
-        reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-        raise StoreUnavailable(f"cannot reach {masked_url(url)}: {reason}") from None
-    return store
-
-
 def wait_for_signal() -> None:
     """Block until SIGINT or SIGTERM."""
     stop = threading.Event()
@@ -120,11 +109,18 @@ def wait_for_signal() -> None:
             signal.signal(sig, old)
 
 
+def open_store() -> Store:
+    """The store at ``BATON_DATABASE_URL``, migrated (:func:`baton.core.database.open_store`)."""
+    from baton.core.database import open_store as open_migrated
+
+    return open_migrated()
+
+
 @dataclass
 class JobsDeps:
     """The outside world of the job commands; tests replace any part."""
 
-    open_store: Callable[[], Store] = open_migrated_store
+    open_store: Callable[[], Store] = open_store
     platforms: Callable[[], Sequence[Platform]] = registered_platforms
     connector: Callable[[Platform, Path], JobConnector] = connector_from_env
     wait: Callable[[], None] = wait_for_signal
@@ -150,6 +146,8 @@ def _store_error(exc: SQLAlchemyError) -> StoreUnavailable:
 
 @contextmanager
 def _store(deps: JobsDeps) -> Iterator[Store]:
+    from sqlalchemy.exc import SQLAlchemyError
+
     store = deps.open_store()
     try:
         yield store
@@ -175,6 +173,8 @@ def _configured(
         except NotConfigured as exc:
             err.print(f"{platform}: skipped, not configured ({exc})", highlight=False)
     if not found:
+        from baton.core.handoff import PLATFORMS
+
         raise ConfigError(
             "no platform is configured: set the BATON_<PLATFORM>_* settings of at least one of "
             + ", ".join(PLATFORMS)
@@ -195,6 +195,8 @@ def _when(value: datetime | None) -> str:
 
 
 def _deliveries_table(rows: list[DeliveryView], title: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("handoff", overflow="fold")
@@ -234,6 +236,11 @@ def _sync_one(
     store: Store, platform: Platform, connector: JobConnector, since: datetime | None
 ) -> int:
     """Run one platform's sync with a progress display; its exit code."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+    from sqlalchemy.exc import OperationalError
+
+    from baton.core.sync import SyncLocked, SyncSummary, run_sync, since_default
+
     start = since or since_default(store, platform)
     latest: list[SyncSummary] = []
     try:
@@ -323,6 +330,8 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
 
         Runs for every platform whose connector is configured (BATON_<PLATFORM>_*).
         """
+        from baton.core.delivery import BackgroundJob, delivery_workers
+
         _configure_logging()
         connectors = _configured(deps, mappings_folder(mappings))
         creators: dict[str, TicketCreator] = dict(connectors.items())
@@ -506,7 +515,7 @@ __all__ = [
     "JobConnector",
     "JobsDeps",
     "connector_from_env",
-    "open_migrated_store",
+    "open_store",
     "register",
     "registered_platforms",
     "wait_for_signal",

@@ -22,8 +22,8 @@ from baton.core.delivery import BackgroundJob, delivery_workers
 from baton.core.errors import ConfigError
 from baton.core.mapping import load_mapping
 from baton.core.store import Store
-from baton.webhooks.cli_service import Service, build_service
 from baton.webhooks.observability import Metrics
+from baton.webhooks.service import Service, build_service
 from baton.webhooks.settings import ServiceSettings
 
 if TYPE_CHECKING:

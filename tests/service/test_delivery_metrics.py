@@ -21,8 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from baton.core.store import Store
 from baton.sandbox.server import RunningServer, serve_in_thread
-from baton.webhooks.cli_service import Service, service_with_worker
 from baton.webhooks.embedded import build_embedded, free_port, start_zendesk_sandbox
+from baton.webhooks.service import Service, service_with_worker
 from baton.webhooks.settings import ServiceSettings
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"

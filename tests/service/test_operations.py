@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from baton.core.errors import ConfigError
-from baton.webhooks import cli_service
+from baton.webhooks import service
 from baton.webhooks.app import create_app
 from baton.webhooks.cli import app as cli_app
-from baton.webhooks.cli_service import build_service, enabled_connectors
+from baton.webhooks.service import build_service, enabled_connectors
 from baton.webhooks.settings import ONE_MIB, ServiceSettings
 
 
@@ -251,7 +251,7 @@ def test_platforms_without_credentials_are_not_enabled(
         built.append(platform)
         return _Connector(None)
 
-    monkeypatch.setattr(cli_service, "connector_for", fake_connector_for)
+    monkeypatch.setattr(service, "connector_for", fake_connector_for)
     env = {"BATON_ZENDESK_SUBDOMAIN": "acme", "BATON_HUBSPOT_": "", "OTHER": "x"}
     connectors = enabled_connectors(service_settings(), env)
     assert list(connectors) == ["zendesk"]
@@ -300,9 +300,9 @@ def test_serve_runs_uvicorn_with_the_built_app(
         with TestClient(app) as client:
             seen["health"] = client.get("/healthz").json()
 
-    monkeypatch.setattr(cli_service.uvicorn, "run", fake_run)
+    monkeypatch.setattr("uvicorn.run", fake_run)
     monkeypatch.setattr(
-        cli_service, "enabled_connectors", lambda *_: {"zendesk": _Connector(fake_source())}
+        service, "enabled_connectors", lambda *_: {"zendesk": _Connector(fake_source())}
     )
     env = {"BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
     result = _run(["serve", "--host", "0.0.0.0", "--port", "8700"], env)  # noqa: S104

@@ -28,7 +28,7 @@ from baton.core.tables import InboundEventRow
 from baton.sandbox.server import serve_in_thread
 from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
 from baton.sandbox.zendesk import ManualClock, WebhookTarget, ZendeskState
-from baton.webhooks.cli_service import build_service
+from baton.webhooks.service import build_service
 
 zendesk = pytest.importorskip(
     "baton.connectors.zendesk", reason="connectors/zendesk.py does not import yet"
