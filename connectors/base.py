@@ -1,7 +1,8 @@
 """The Connector interface every platform implements, and the registry.
 
-A new platform is one module here that subclasses :class:`Connector` and decorates it with
-:func:`register`; the contract suite in ``tests/contract`` then runs against it.
+A new platform is one package here (``connectors/<platform>/``, as ``connectors/zendesk/``)
+whose connector subclasses :class:`Connector` and is decorated with :func:`register`; the
+contract suite in ``tests/contract`` then runs against it.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from baton.connectors.zendesk_events import EventReader, handoff_id_or_none
-from baton.connectors.zendesk_sync import sync_disposition
+from baton.connectors.zendesk.events import EventReader, handoff_id_or_none
+from baton.connectors.zendesk.sync import sync_disposition
 from baton.core.errors import PayloadError
 
 NOT_HANDOFF_IDS = ["h-1\n", "h-1\x00", "h\ud800", "", "h 1"]

@@ -27,7 +27,7 @@ from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, RecordNot
 
 from baton.connectors.base import connector_for, registered
 from baton.connectors.zendesk import ZendeskConnector
-from baton.connectors.zendesk_http import ZendeskSettings, classify
+from baton.connectors.zendesk.http import ZendeskSettings, classify
 from baton.core.catalog import load_catalog
 from baton.core.errors import (
     AccessDenied,
@@ -989,7 +989,7 @@ def test_changes_resumes_from_a_cursor(
     ("score", "csat"), [("good", 1.0), ("bad", 0.0), ("offered", None), ("unoffered", None)]
 )
 def test_csat_normalization(score: str, csat: float | None) -> None:
-    from baton.connectors.zendesk_sync import csat_fields
+    from baton.connectors.zendesk.sync import csat_fields
 
     assert csat_fields({"score": score}) == {"csat": csat, "csat_raw": score}
     assert csat_fields(None) == {"csat": None, "csat_raw": None}

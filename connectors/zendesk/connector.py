@@ -19,7 +19,7 @@ Creates send the mapping's planned request (``POST /api/v2/tickets.json`` with
 ``Idempotency-Key`` = ``external_id`` = the handoff id) on zenpy's authenticated session; a
 retry after an unknown outcome first looks the ticket up by ``external_id``. Reads (look-ups,
 catalog, incremental export, metrics) use zenpy's own calls. Webhook bodies are described in
-:mod:`connectors.zendesk_events`; errors are classified in :mod:`connectors.zendesk_http`.
+:mod:`.events`; errors are classified in :mod:`.http`.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from typing import Any, ClassVar
 
 import requests
 
-from baton.connectors import zendesk_facts as facts
 from baton.connectors.base import Connector, register
-from baton.connectors.zendesk_events import EventReader, verify_signature
-from baton.connectors.zendesk_http import ZendeskClient, ZendeskSettings
-from baton.connectors.zendesk_sync import (
+from baton.connectors.zendesk import facts
+from baton.connectors.zendesk.events import EventReader, verify_signature
+from baton.connectors.zendesk.http import ZendeskClient, ZendeskSettings
+from baton.connectors.zendesk.sync import (
     catalog_from,
     is_baton_ticket,
     sync_disposition,

@@ -39,7 +39,7 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 
-from baton.connectors import zendesk_facts as facts
+from baton.connectors.zendesk import facts
 from baton.core.disposition import Disposition, Outcome
 from baton.core.errors import PayloadError, VerificationError
 from baton.core.handoff import is_handoff_id

@@ -11,8 +11,8 @@ from typing import Any
 
 import pydantic
 
-from baton.connectors import zendesk_facts as facts
-from baton.connectors.zendesk_events import handoff_id_or_none
+from baton.connectors.zendesk import facts
+from baton.connectors.zendesk.events import handoff_id_or_none
 from baton.core.catalog import Catalog, CatalogField, Entity, Option
 from baton.core.disposition import Disposition, Outcome
 

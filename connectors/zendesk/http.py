@@ -24,7 +24,7 @@ from requests.adapters import HTTPAdapter
 from zenpy import Zenpy
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
-from baton.connectors import zendesk_facts as facts
+from baton.connectors.zendesk import facts
 from baton.core.errors import (
     AccessDenied,
     BatonError,
