@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from baton.core.disposition import Disposition
-from baton.core.errors import BatonError
+from baton.core.errors import BatonError, PayloadError
 from baton.core.ports import ChangeFeed, ChangePage
+from baton.core.storable import is_storable
 from baton.core.store import Store
 from baton.core.tables import utcnow
 
@@ -104,6 +105,9 @@ def run_sync(
                         holder.owner if holder else "nobody",
                         holder.expires_at if holder else None,
                     )
+                if not is_storable(page.cursor):
+                    # Storing it would fail on PostgreSQL on every run from here on (K5).
+                    raise PayloadError("the platform returned a cursor that cannot be stored")
                 counts = _apply_page(store, session, page)
                 store.set_cursor(session, name, page.cursor)
             _add(summary, page, counts)

@@ -27,7 +27,7 @@ from jobs_fakes import (
     make_disposition,
 )
 
-from baton.core.errors import RetryableError
+from baton.core.errors import PayloadError, RetryableError
 from baton.core.ports import ChangePage
 from baton.core.store import Store, alembic_config
 from baton.core.sync import SyncLocked, SyncSummary, run_sync
@@ -275,6 +275,23 @@ def test_s4_an_empty_page_that_is_not_the_end_is_passed_over_and_done_stops(
     assert (summary.pages, summary.examined, summary.applied) == (3, 6, 2)
     assert summary.cursor_after == cursor(store) == "c3"
     assert store.dispositions("h-3") == []
+
+
+def test_k5_a_cursor_the_store_cannot_hold_stops_the_run_cleanly(store: Store) -> None:
+    """K5: a page whose cursor holds a NUL is refused before anything of it is applied; the
+    pages before it stay committed and the stored cursor is theirs."""
+    link_tickets(store, ["1", "2"])
+    feed = ScriptedFeed(
+        [
+            ChangePage([make_disposition("1", "open", T0)], "c1", done=False, examined=1),
+            ChangePage([make_disposition("2", "open", T0)], "c\x002", done=True, examined=1),
+        ]
+    )
+    with pytest.raises(PayloadError, match="cursor that cannot be stored"):
+        sync(store, feed)
+    assert cursor(store) == "c1"
+    assert store.dispositions("h-2") == []
+    assert [d.outcome for d in store.dispositions("h-1")] == ["open"]
 
 
 def test_s4_a_feed_with_no_pages_changes_nothing(store: Store) -> None:
