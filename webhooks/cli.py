@@ -1,12 +1,11 @@
-"""The whole ``baton`` command: core's commands plus those that need connectors or the service.
-
-Commands live next to what they drive; this module only assembles them, so that ``core``
-never imports the layers above it.
+"""The whole ``baton`` command: the engine's commands (:mod:`baton.webhooks.cli_core`) plus those
+that need connectors or the service. This module only assembles them.
 """
 
 from __future__ import annotations
 
-from baton.core.cli import (
+from baton.webhooks import cli_catalog, cli_jobs, cli_service
+from baton.webhooks.cli_core import (
     ExamplesDir,
     MappingsDir,
     app,
@@ -15,7 +14,6 @@ from baton.core.cli import (
     mappings_folder,
     out,
 )
-from baton.webhooks import cli_catalog, cli_jobs, cli_service
 
 for _module in (cli_catalog, cli_jobs, cli_service):
     _module.register(app)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from baton.core.cli import (
+from baton.core.errors import MappingError
+from baton.webhooks.cli_core import (
     MappingsDir,
     PlatformChoice,
     bad_input_exits_2,
@@ -23,7 +24,6 @@ from baton.core.cli import (
     mappings_folder,
     out,
 )
-from baton.core.errors import MappingError
 
 # The connectors and the mapping engine are imported when a command runs (fast start-up).
 if TYPE_CHECKING:

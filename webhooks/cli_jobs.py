@@ -21,14 +21,6 @@ from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 
-from baton.core.cli import (
-    MappingsDir,
-    PlatformChoice,
-    bad_input_exits_2,
-    err,
-    mappings_folder,
-    out,
-)
 from baton.core.errors import (
     AccessDenied,
     BatonError,
@@ -36,6 +28,14 @@ from baton.core.errors import (
     NotConfigured,
     RetryableError,
     StoreUnavailable,
+)
+from baton.webhooks.cli_core import (
+    MappingsDir,
+    PlatformChoice,
+    bad_input_exits_2,
+    err,
+    mappings_folder,
+    out,
 )
 
 # The store, the SDKs and the models are imported by the commands that use them, so that

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from baton.core.cli import bad_input_exits_2
+from baton.webhooks.cli_core import bad_input_exits_2
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ The order is the contract (RELIABILITY A1–A8, D1–D2, K1–K3):
    the same way for as long as the sender kept retrying; it is kept in quarantine (the exact
    bytes, with a reason that names the field and never quotes it) and answered 400, like any
    other signed but unusable payload. 400 rather than 200 because nothing was recorded
-   and the sender's delivery log should say so, and because senders do not retry it: Zendesk
-   retries a webhook only on 409, on 429/503 (with ``Retry-After``) and on timeouts, never on
-   another 4xx (its webhooks reference, "Webhook retries"). Should the database refuse a
+   and the sender's delivery log should say so, and because senders do not retry it: Zendesk's
+   webhooks reference says it retries "certain HTTP response codes" (UNCONFIRMED here: which
+   ones; as far as we know 409, 429/503 with ``Retry-After`` and timeouts, no other 4xx), and
+   HubSpot documents that it does not retry 400/401/403/404/405. Should the database refuse a
    value all the same (a ``DataError``, or text the driver cannot encode), the body is
    quarantined and answered 400 too: only an unreachable store is 503;
 4. recording: each event goes into the inbox, whose unique ``(platform, event_id)`` decides

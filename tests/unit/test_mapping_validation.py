@@ -12,9 +12,9 @@ import responses
 import yaml
 from typer.testing import CliRunner
 
-from baton.core.cli import app
 from baton.core.mapping import load_mapping, validate_mappings
 from baton.core.mapping.source import mapping_json_schema
+from baton.webhooks.cli_core import app
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

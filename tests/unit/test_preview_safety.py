@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from baton.core.cli import app
 from baton.core.errors import ValidationError
 from baton.core.handoff import MAX_HANDOFF_BYTES, parse_handoff, validate_handoff
 from baton.core.mapping import load_mapping, plan_requests, validate_mappings
+from baton.webhooks.cli_core import app
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"

@@ -1,7 +1,9 @@
-"""The ``baton`` command line.
+"""The root of the ``baton`` command line, its shared options, and the commands that need only
+the engine (mappings validate/preview/summary, schema, db upgrade, init).
 
-Exit codes: 0 success; 2 bad input (invalid mapping, handoff or file), with one clear message
-and no traceback; 1 anything unexpected.
+The CLI is the top layer, so it lives here and not in ``core``; ``baton.webhooks.cli`` adds the
+commands that drive connectors and the service. Exit codes: 0 success; 2 bad input (invalid
+mapping, handoff or file), with one clear message and no traceback; 1 anything unexpected.
 """
 
 from __future__ import annotations
