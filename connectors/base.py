@@ -12,12 +12,13 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from baton.core.catalog import Catalog
 from baton.core.errors import ConfigError, NotConfigured
 from baton.core.handoff import Handoff, Platform
-from baton.core.mapping import CompiledMapping
+from baton.core.mapping import CompiledMapping, load_mapping
 from baton.core.ports import ChangePage, TicketRef, WebhookEvent
 
 
@@ -109,3 +110,18 @@ def connector_for(
         raise ConfigError(f"no connector for '{platform}' yet; available: {', '.join(known)}")
     return known[platform].from_env(mapping, env)
 
+
+def configured_connector(
+    platform: Platform, mappings_dir: Path, env: Mapping[str, str] | None = None
+) -> Connector:
+    """The one rule for enabling a platform: its connector, built from its mapping in
+    ``mappings_dir`` and its ``BATON_<PLATFORM>_*`` settings.
+
+    NotConfigured when none of those settings is set — checked before the mapping is read, so
+    a platform nobody uses needs no valid mapping; ConfigError when some are set but they, or
+    the mapping, do not work.
+    """
+    env = os.environ if env is None else env
+    if not has_settings(platform, env):
+        raise NotConfigured(f"none of the BATON_{platform.upper()}_* settings is set")
+    return connector_for(platform, load_mapping(mappings_dir, platform), env)

@@ -8,7 +8,6 @@ on their own app with fakes: ``register(app, JobsDeps(connector=...))``.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -80,17 +79,11 @@ def registered_platforms() -> list[Platform]:
 
 
 def connector_from_env(platform: Platform, mappings: Path) -> JobConnector:
-    """The platform's connector from its mapping and ``BATON_<PLATFORM>_*`` settings.
+    """The platform's connector (:func:`baton.connectors.base.configured_connector`):
+    NotConfigured skips the platform; ConfigError stops the command."""
+    from baton.connectors.base import configured_connector
 
-    NotConfigured when none of its settings is set (the platform is skipped); ConfigError when
-    some are set but do not work, or its mapping does not load (the command stops).
-    """
-    from baton.connectors.base import connector_for, has_settings
-    from baton.core.mapping import load_mapping
-
-    if not has_settings(platform, os.environ):
-        raise NotConfigured(f"none of the BATON_{platform.upper()}_* settings is set")
-    return connector_for(platform, load_mapping(mappings, platform))
+    return configured_connector(platform, mappings)
 
 
 def wait_for_signal() -> None:

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 
-from baton.connectors.base import Connector, connector_for, has_settings
+from baton.connectors.base import Connector, configured_connector
 from baton.core.database import open_store
-from baton.core.errors import ConfigError
+from baton.core.errors import ConfigError, NotConfigured
 from baton.core.handoff import PLATFORMS, Platform
-from baton.core.mapping import load_mapping
 from baton.core.ports import WebhookSource
 from baton.core.store import Store
 from baton.webhooks.app import BackgroundJob, create_app
@@ -71,11 +70,11 @@ def enabled_connectors(
     env = os.environ if env is None else env
     connectors: dict[Platform, Connector] = {}
     for platform in PLATFORMS:
-        if not has_settings(platform, env):
+        try:
+            connectors[platform] = configured_connector(platform, settings.mappings_dir, env)
+        except NotConfigured:
             event(log, logging.INFO, "platform.disabled", platform=platform, reason="no settings")
             continue
-        mapping = load_mapping(settings.mappings_dir, platform)
-        connectors[platform] = connector_for(platform, mapping, env)
         event(log, logging.INFO, "platform.enabled", platform=platform)
     return connectors
 

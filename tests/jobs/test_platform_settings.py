@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from baton.connectors.base import configured_connector
+from baton.core.errors import MappingError, NotConfigured
 from baton.webhooks.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,3 +41,14 @@ def test_a_platform_with_no_settings_is_skipped(tmp_path: Path) -> None:
     assert code == 2  # nothing left to run
     assert "zendesk: skipped, not configured" in output
     assert "no platform is configured" in output
+
+
+def test_the_one_enabling_rule_reads_no_mapping_for_a_platform_nobody_set_up(
+    tmp_path: Path,
+) -> None:
+    """configured_connector: no settings → NotConfigured even where the mapping is missing;
+    some settings → the mapping must load (its error names the folder)."""
+    with pytest.raises(NotConfigured):
+        configured_connector("zendesk", tmp_path, env={"OTHER": "x"})
+    with pytest.raises(MappingError, match=str(tmp_path)):
+        configured_connector("zendesk", tmp_path, env={"BATON_ZENDESK_SUBDOMAIN": "acme"})

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from baton.connectors import base
 from baton.core.errors import ConfigError
 from baton.webhooks import service
 from baton.webhooks.app import create_app
@@ -251,7 +252,7 @@ def test_platforms_without_credentials_are_not_enabled(
         built.append(platform)
         return _Connector(None)
 
-    monkeypatch.setattr(service, "connector_for", fake_connector_for)
+    monkeypatch.setattr(base, "connector_for", fake_connector_for)
     env = {"BATON_ZENDESK_SUBDOMAIN": "acme", "BATON_HUBSPOT_": "", "OTHER": "x"}
     connectors = enabled_connectors(service_settings(), env)
     assert list(connectors) == ["zendesk"]
