@@ -89,6 +89,7 @@ def _serve_embedded(host: str, port: int, sandbox_port: int) -> None:
     import uvicorn
     from rich.console import Console
 
+    from baton.core.packaged import choose_examples
     from baton.core.settings import database_url, masked_url
     from baton.webhooks.embedded import build_embedded
     from baton.webhooks.service import open_store
@@ -111,10 +112,10 @@ def _serve_embedded(host: str, port: int, sandbox_port: int) -> None:
     console.print(f"Mappings         {settings.mappings_dir}")
     if not os.environ.get("BATON_API_KEYS"):
         console.print(f"API key          {embedded.api_key}   (made for this run)")
+    example = choose_examples(None).path / "01-vip-refund-dispute.json"
     console.print(
         f"Post a handoff:  curl -H 'Authorization: Bearer <key>' -H 'Content-Type: "
-        f"application/json' --data @examples/handoffs/01-vip-refund-dispute.json "
-        f"{public_url}/v1/handoffs"
+        f"application/json' --data @{example} {public_url}/v1/handoffs"
     )
     try:
         uvicorn.run(embedded.service.app, host=host, port=port, log_config=None, access_log=False)
