@@ -14,6 +14,7 @@ Every command says which folder it uses (:meth:`Chosen.describe`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -57,19 +58,22 @@ def packaged_folder(package: str) -> Path:
 
 def choose_mappings(given: Path | None, cwd: Path | None = None) -> Chosen:
     """The mappings folder to use (see the module docstring)."""
-    if given is not None:
-        return Chosen(given, "given")
-    local = (cwd or Path.cwd()) / LOCAL_MAPPINGS
-    if local.is_dir():
-        return Chosen(LOCAL_MAPPINGS if cwd is None else local, "local")
-    return Chosen(packaged_folder(MAPPINGS_PACKAGE), "packaged")
+    return _choose(given, LOCAL_MAPPINGS, lambda: packaged_folder(MAPPINGS_PACKAGE), cwd)
 
 
 def choose_examples(given: Path | None, cwd: Path | None = None) -> Chosen:
     """The example handoffs folder to use (see the module docstring)."""
+    return _choose(
+        given, LOCAL_EXAMPLES, lambda: packaged_folder(EXAMPLES_PACKAGE) / "handoffs", cwd
+    )
+
+
+def _choose(
+    given: Path | None, local: Path, packaged: Callable[[], Path], cwd: Path | None
+) -> Chosen:
     if given is not None:
         return Chosen(given, "given")
-    local = (cwd or Path.cwd()) / LOCAL_EXAMPLES
-    if local.is_dir():
-        return Chosen(LOCAL_EXAMPLES if cwd is None else local, "local")
-    return Chosen(packaged_folder(EXAMPLES_PACKAGE) / "handoffs", "packaged")
+    found = (cwd or Path.cwd()) / local
+    if found.is_dir():
+        return Chosen(local if cwd is None else found, "local")
+    return Chosen(packaged(), "packaged")

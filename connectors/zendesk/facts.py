@@ -1,4 +1,4 @@
-"""Zendesk facts the connector relies on, in one place (see ../shared/PLATFORMS.md).
+"""Zendesk facts the connector relies on, in one place (checked against Zendesk's API docs).
 
 Confirmed facts come first (developer.zendesk.com, zenpy 2.0.57's source). The block marked
 UNCONFIRMED holds assumptions that could not be checked against Zendesk's reference: correct

@@ -1,4 +1,4 @@
-"""Platform facts the mapping engine relies on, in one place (see shared/PLATFORMS.md).
+"""Platform facts the mapping engine relies on, in one place (checked against vendor API docs).
 
 Anything marked UNCONFIRMED is an assumption not yet checked against the vendor; correct it
 here and nowhere else.
