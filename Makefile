@@ -38,6 +38,7 @@ wheel-check: $(VENV)/.run-installed
 test: lint wheel-check
 	$(VENV)/bin/pytest
 
-# Regenerate the published JSON Schema of mapping files after changing core/mapping/spec.py.
+# Regenerate the published JSON Schema of mapping files after changing a mapping model
+# (core/mapping/spec.py or a platform's connectors/<p>/mapping.py).
 schema: $(VENV)/.run-installed
 	$(VENV)/bin/baton schema mapping > mappings/schema.json

@@ -41,7 +41,8 @@ from _common import (
     postgres_unreachable,
 )
 
-from baton.connectors.zendesk import ZendeskConnector
+from baton.connectors.zendesk.connector import ZendeskConnector
+from baton.connectors.zendesk.local import sandbox_settings
 from baton.core.catalog import load_catalog
 from baton.core.delivery import BackgroundJob, delivery_workers
 from baton.core.handoff import Handoff, validate_handoff
@@ -50,7 +51,6 @@ from baton.core.retry import RetryPolicy
 from baton.core.store import Store
 from baton.sandbox.server import ZendeskSandbox
 from baton.sandbox.zendesk import ZendeskState
-from baton.webhooks.embedded import zendesk_env
 
 MAPPINGS = ROOT / "mappings"
 EXAMPLES = ROOT / "examples" / "handoffs"
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> bool:
             store.add_handoff(handoff, "zendesk")
         print(f"stored {len(handoffs)} handoffs in {time.perf_counter() - started:.1f} s")
 
-        env = {**zendesk_env(sandbox), "BATON_ZENDESK_RATE_LIMIT": str(client_limit)}
+        env = {**sandbox_settings(sandbox), "BATON_ZENDESK_RATE_LIMIT": str(client_limit)}
         connector = ZendeskConnector.from_env(load_mapping(MAPPINGS, "zendesk"), env)
         workers = delivery_workers(
             store,

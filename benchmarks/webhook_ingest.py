@@ -51,7 +51,7 @@ from _common import (
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from baton.connectors.zendesk import ZendeskConnector
+from baton.connectors.zendesk.connector import ZendeskConnector
 from baton.core.mapping import load_mapping
 from baton.sandbox.server import serve_in_thread
 from baton.sandbox.signing import zendesk_signature, zendesk_timestamp

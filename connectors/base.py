@@ -1,25 +1,26 @@
-"""The Connector interface every platform implements, and the registry.
+"""The Connector base class platforms implement, and the one rule for enabling a platform.
 
 A new platform is one package here (``connectors/<platform>/``, as ``connectors/zendesk/``)
-whose connector subclasses :class:`Connector` and is decorated with :func:`register`; the
-contract suite in ``tests/contract`` then runs against it.
+holding its :class:`~baton.core.plugin.PlatformPlugin`, whose ``make_connector`` returns a
+subclass of :class:`Connector`; the contract suite in ``tests/contract`` then runs against it.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from baton.core.catalog import Catalog
-from baton.core.errors import ConfigError, NotConfigured
-from baton.core.handoff import Handoff, Platform
+from baton.core.errors import IdempotencyConflict
+from baton.core.handoff import Handoff
 from baton.core.mapping import CompiledMapping, load_mapping
+from baton.core.plugin import registry, require_settings
 from baton.core.ports import ChangePage, TicketRef, WebhookEvent
+from baton.core.ports import Connector as PlatformConnector
 
 
 class Connector(ABC):
@@ -29,7 +30,7 @@ class Connector(ABC):
     catalog refresh. Settings come from ``BATON_<PLATFORM>_*`` environment variables.
     """
 
-    platform: ClassVar[Platform]
+    platform: ClassVar[str]
 
     @classmethod
     @abstractmethod
@@ -47,6 +48,10 @@ class Connector(ABC):
         ``first_attempt=False``: an earlier attempt may have reached the platform; find its
         ticket before creating one.
         """
+
+    @abstractmethod
+    def ticket_url(self, ticket_id: str) -> str:
+        """Where a person opens the ticket (or the API's URL of it)."""
 
     @abstractmethod
     def refresh_catalog(self) -> Catalog:
@@ -70,50 +75,43 @@ class Connector(ABC):
         """Release connections."""
 
 
-BUILT_IN = ("baton.connectors.zendesk",)
-_REGISTRY: dict[str, type[Connector]] = {}
-C = TypeVar("C", bound=type[Connector])
+def found_ticket(connector: Connector, ids: Sequence[str]) -> TicketRef | None:
+    """The result of looking a handoff's ticket up by its id on the platform: None when no
+    ticket carries it, the ticket when one does, IdempotencyConflict when several do."""
+    if len(ids) > 1:
+        raise IdempotencyConflict(
+            "several tickets carry this handoff id",
+            platform=connector.platform,
+            code="MultipleMatches",
+        )
+    if not ids:
+        return None
+    return TicketRef(connector.platform, ids[0], connector.ticket_url(ids[0]), created=False)
 
 
-def register(cls: C) -> C:
-    """Class decorator: make a connector available under its platform name."""
-    _REGISTRY[cls.platform] = cls
-    return cls
-
-
-def registered() -> dict[str, type[Connector]]:
-    """Every registered connector by platform (importing the built-in ones first)."""
-    for module in BUILT_IN:
-        importlib.import_module(module)  # each registers itself
-    return dict(_REGISTRY)
-
-
-def has_settings(platform: Platform, env: Mapping[str, str]) -> bool:
-    """Whether any ``BATON_<PLATFORM>_*`` setting is given: the platform is meant to be on."""
-    prefix = f"BATON_{platform.upper()}_"
-    return any(name.startswith(prefix) and value.strip() for name, value in env.items())
+def delivering_platforms() -> list[str]:
+    """Registered platforms that have a connector, in the registry's order."""
+    return [plugin.name for plugin in registry() if plugin.delivers]
 
 
 def connector_for(
-    platform: Platform, mapping: CompiledMapping | None, env: Mapping[str, str] | None = None
-) -> Connector:
+    platform: str, mapping: CompiledMapping | None, env: Mapping[str, str] | None = None
+) -> PlatformConnector:
     """The configured connector for ``platform``.
 
     NotConfigured when none of its ``BATON_<PLATFORM>_*`` settings is set (the platform is not
-    enabled); ConfigError naming the problem when some are set but they do not work.
+    enabled); ConfigError naming the problem when the platform is unknown, has no connector,
+    or its settings do not work.
     """
     env = os.environ if env is None else env
-    if not has_settings(platform, env):
-        raise NotConfigured(f"none of the BATON_{platform.upper()}_* settings is set")
-    known = registered()
-    if platform not in known:
-        raise ConfigError(f"no connector for '{platform}' yet; available: {', '.join(known)}")
-    return known[platform].from_env(mapping, env)
+    plugin = registry().get(platform)
+    require_settings(plugin, env)
+    return plugin.make_connector(mapping, env)
 
 
 def configured_connector(
-    platform: Platform, mappings_dir: Path, env: Mapping[str, str] | None = None
-) -> Connector:
+    platform: str, mappings_dir: Path, env: Mapping[str, str] | None = None
+) -> PlatformConnector:
     """The one rule for enabling a platform: its connector, built from its mapping in
     ``mappings_dir`` and its ``BATON_<PLATFORM>_*`` settings.
 
@@ -122,6 +120,5 @@ def configured_connector(
     the mapping, do not work.
     """
     env = os.environ if env is None else env
-    if not has_settings(platform, env):
-        raise NotConfigured(f"none of the BATON_{platform.upper()}_* settings is set")
+    require_settings(registry().get(platform), env)
     return connector_for(platform, load_mapping(mappings_dir, platform), env)

@@ -50,8 +50,9 @@ HANDOFF_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 HandoffId = Annotated[str, StringConstraints(pattern=HANDOFF_ID_PATTERN)]
 _HANDOFF_ID = re.compile(HANDOFF_ID_PATTERN)
 
-Platform = Literal["zendesk", "salesforce", "hubspot"]
-PLATFORMS: tuple[Platform, ...] = ("zendesk", "salesforce", "hubspot")
+PLATFORM_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+# A platform's registered name (core.plugin checks it against the registry where it matters).
+Platform = Annotated[str, StringConstraints(pattern=PLATFORM_NAME_PATTERN)]
 
 Channel = Literal["chat", "email", "voice", "sms", "social", "web", "other"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -82,6 +83,7 @@ _REPORT_TOKEN = re.compile(r"[a-z0-9_]{1,32}")
 # Identifiers are kept verbatim (a human must be able to find the customer by them), so they
 # are held to visible ASCII: no whitespace, nothing that reads as prose.
 IDENTIFIER_PATTERN = r"^[\x21-\x7e]+$"
+
 
 def is_handoff_id(text: str) -> bool:
     """Whether ``text`` can be a handoff id (``fullmatch``: ``$`` alone would let a trailing
@@ -327,9 +329,9 @@ def iter_strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple
 
 def format_path(path: tuple[str | int, ...] | list[str | int]) -> str:
     """``("transcript", 3, "text")`` → ``transcript[3].text``."""
-    return ".".join(
-        f"[{part}]" if isinstance(part, int) else str(part) for part in path
-    ).replace(".[", "[")
+    return ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in path).replace(
+        ".[", "["
+    )
 
 
 def _unstorable(handoff: Handoff) -> list[Problem]:
@@ -391,8 +393,13 @@ def _checked(handoff: Handoff) -> Handoff:
 
 
 def handoff_json_schema() -> dict[str, Any]:
-    """The published JSON Schema of a handoff."""
+    """The published JSON Schema of a handoff; ``destination`` lists the built-in platforms."""
+    from baton.core.plugin import registry
+
     schema = Handoff.model_json_schema()
+    destination = schema["properties"]["destination"]["anyOf"][0]
+    destination.pop("pattern", None)
+    destination["enum"] = list(registry().built_in)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://baton.dev/schemas/handoff.json"
     return schema

@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from baton.core.errors import BatonError
-from baton.core.handoff import PLATFORMS, Handoff, parse_handoff
+from baton.core.handoff import Handoff, parse_handoff
 from baton.core.mapping import Plan, load_mapping, plan_requests
+from baton.core.plugin import registry
 
 MASK = re.compile(r"\[(card|ssn|iban|secret)\b")
 
@@ -86,7 +87,10 @@ def print_plan_summary(examples: Path, mappings: Path, console: Console) -> None
     handoffs = load_examples(examples)
     masks: Counter[str] = Counter()
     warnings: list[str] = []
-    for platform in PLATFORMS:
+    platforms = [p for p in registry().names if (mappings / f"{p}.yaml").exists()]
+    if not platforms:
+        raise BatonError(f"no mapping files in {mappings}; run 'baton init' or pass --mappings")
+    for platform in platforms:
         mapping = load_mapping(mappings, platform)
         rows = []
         for name, handoff in handoffs:
@@ -99,13 +103,13 @@ def print_plan_summary(examples: Path, mappings: Path, console: Console) -> None
         console.print()
     masked = ", ".join(f"{count} {kind}" for kind, count in sorted(masks.items())) or "nothing"
     console.print(
-        f"[bold]{len(handoffs)} handoffs × {len(PLATFORMS)} platforms = "
-        f"{len(handoffs) * len(PLATFORMS)} ticket plans[/]; nothing was sent."
+        f"[bold]{len(handoffs)} handoffs × {len(platforms)} platforms = "
+        f"{len(handoffs) * len(platforms)} ticket plans[/]; nothing was sent."
     )
     console.print(f"Masked before leaving Baton, across all plans: {masked}.")
     for warning in warnings:
         console.print(f"[yellow]warning[/] {warning}", highlight=False)
     console.print(
-        "See one in full: [cyan]baton mappings preview --platform zendesk "
+        f"See one in full: [cyan]baton mappings preview --platform {platforms[0]} "
         f"{examples / handoffs[0][0]}[/]"
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from baton.core.catalog import Catalog
 from baton.core.disposition import Disposition
 from baton.core.handoff import Handoff, Platform
 
@@ -98,4 +99,16 @@ class WebhookSource(Protocol):
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         """The events in a verified body; PayloadError when it cannot be read."""
+        ...
+
+
+class Connector(TicketCreator, ChangeFeed, WebhookSource, Protocol):
+    """Everything a platform's connector does: what a plugin's ``make_connector`` returns."""
+
+    def refresh_catalog(self) -> Catalog:
+        """Read fields, groups/queues, users/owners (and pipelines) from the live platform."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
         ...

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from baton.core.errors import MappingError
 from baton.webhooks.cli_core import (
     MappingsDir,
-    PlatformChoice,
+    PlatformName,
     bad_input_exits_2,
     err,
     mappings_folder,
@@ -28,7 +28,6 @@ from baton.webhooks.cli_core import (
 # The connectors and the mapping engine are imported when a command runs (fast start-up).
 if TYPE_CHECKING:
     from baton.core.catalog import Catalog
-    from baton.core.handoff import Platform
     from baton.core.mapping import CompiledMapping
 
 
@@ -46,7 +45,7 @@ def _sub_app(app: typer.Typer, name: str) -> typer.Typer:
 
 @bad_input_exits_2
 def resolve(
-    platform: Annotated[PlatformChoice, typer.Option(help="Which platform to read.")],
+    platform: PlatformName,
     mappings: MappingsDir = None,
 ) -> None:
     """Refresh catalogs/<platform>.json from the live platform, then re-check the mapping."""
@@ -54,7 +53,7 @@ def resolve(
     from baton.core.mapping import load_mapping
 
     mappings = mappings_folder(mappings, editable=True)
-    name = _platform(platform)
+    name = platform
     mapping = _current_mapping(mappings, name)
     # connector_for is typed for a loaded mapping; a refresh needs none (see _current_mapping).
     connector = connector_for(name, mapping, os.environ)
@@ -81,16 +80,7 @@ def resolve(
     out.print(f"[green]ok[/] {name}.yaml matches the new catalog", highlight=False)
 
 
-def _platform(choice: PlatformChoice) -> Platform:
-    from baton.core.handoff import PLATFORMS
-
-    for platform in PLATFORMS:
-        if platform == choice.value:
-            return platform
-    raise typer.BadParameter(f"unknown platform {choice.value}")
-
-
-def _current_mapping(directory: Path, platform: Platform) -> CompiledMapping | None:
+def _current_mapping(directory: Path, platform: str) -> CompiledMapping | None:
     """The mapping as it stands, or None when it does not load (a refresh may be the fix)."""
     from baton.core.mapping import load_mapping
 

@@ -26,7 +26,7 @@ from baton.core.packaged import choose_examples, choose_mappings
 # Models, the mapping engine and the store are imported by the commands that use them, so
 # that `baton --help` starts fast (benchmarks/cli_startup.py).
 if TYPE_CHECKING:
-    from baton.core.handoff import Handoff, Platform
+    from baton.core.handoff import Handoff
 
 app = typer.Typer(
     help="Baton: hand AI-agent conversations to the human help desk, exactly once.",
@@ -76,6 +76,17 @@ ExamplesDir = Annotated[
 ]
 
 
+DEFAULT_BASE_PORT = 8601
+SandboxPortsOption = Annotated[
+    str,
+    typer.Option(
+        "--sandbox-ports",
+        help="Sandbox ports: a base port (each platform's sandbox takes the next, in "
+        "`baton platforms` order; 0 picks free ones) or name=port pairs, e.g. zendesk=8601.",
+    ),
+]
+
+
 def mappings_folder(given: Path | None, *, editable: bool = False) -> Path:
     """The mappings folder a command uses (core.packaged); says which on stderr unless given.
 
@@ -100,12 +111,37 @@ def examples_folder(given: Path | None) -> Path:
     return chosen.path
 
 
-class PlatformChoice(StrEnum):
-    """Platforms the CLI accepts."""
+def known_platform(value: str | None) -> str | None:
+    """A ``--platform`` value checked against the registry (plugins included)."""
+    if value is None:
+        return None
+    from baton.core.plugin import registry
 
-    zendesk = "zendesk"
-    salesforce = "salesforce"
-    hubspot = "hubspot"
+    try:
+        platforms = registry()
+    except BatonError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if value not in platforms:
+        raise typer.BadParameter(f"'{value}' is not one of {', '.join(platforms.names)}")
+    return value
+
+
+PlatformName = Annotated[
+    str,
+    typer.Option(
+        "--platform",
+        callback=known_platform,
+        help="A registered platform (`baton platforms` lists them).",
+    ),
+]
+OptionalPlatform = Annotated[
+    str | None,
+    typer.Option(
+        "--platform",
+        callback=known_platform,
+        help="Only this platform (`baton platforms` lists them).",
+    ),
+]
 
 
 class SchemaName(StrEnum):
@@ -166,14 +202,14 @@ def validate(mappings: MappingsDir = None) -> None:
 @bad_input_exits_2
 def preview(
     handoff_file: Annotated[Path, typer.Argument(metavar="HANDOFF.json")],
-    platform: Annotated[PlatformChoice, typer.Option(help="Which platform to render for.")],
+    platform: PlatformName,
     mappings: MappingsDir = None,
 ) -> None:
     """Print the exact HTTP requests a handoff would produce (secrets masked). Sends nothing."""
     from baton.core.mapping import load_mapping, plan_requests
 
     handoff = read_handoff(handoff_file)
-    mapping = load_mapping(mappings_folder(mappings), _platform(platform))
+    mapping = load_mapping(mappings_folder(mappings), platform)
     plan = plan_requests(mapping, handoff)
     document = {
         "platform": plan.platform,
@@ -238,5 +274,28 @@ def init(
     )
 
 
-def _platform(choice: PlatformChoice) -> Platform:
-    return choice.value
+@app.command("platforms")
+@bad_input_exits_2
+def platforms() -> None:
+    """List the platforms Baton knows (built in, entry points, BATON_PLUGINS) and their state."""
+    import os
+
+    from rich.table import Table
+
+    from baton.core.plugin import has_settings, registry
+
+    known = registry()
+    table = Table(box=None, pad_edge=False)
+    for column in ("platform", "source", "delivers", "sandbox", "settings"):
+        table.add_column(column, no_wrap=True)
+    for plugin in known:
+        origin = "built-in" if plugin.name in known.built_in else "plugin"
+        enabled = "set" if has_settings(plugin, os.environ) else "not set"
+        table.add_row(
+            plugin.name,
+            origin,
+            "yes" if plugin.delivers else "not yet",
+            "yes" if plugin.has_sandbox else "no",
+            f"{plugin.settings_prefix}* {enabled}",
+        )
+    out.print(table)

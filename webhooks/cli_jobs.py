@@ -29,8 +29,10 @@ from baton.core.errors import (
     StoreUnavailable,
 )
 from baton.webhooks.cli_core import (
+    DEFAULT_BASE_PORT,
     MappingsDir,
-    PlatformChoice,
+    OptionalPlatform,
+    SandboxPortsOption,
     bad_input_exits_2,
     err,
     mappings_folder,
@@ -67,15 +69,10 @@ _SEVERITY = (EXIT_FAILED, EXIT_CONFIG, EXIT_TEMPFAIL, EXIT_LOCKED, EXIT_OK)
 
 
 def registered_platforms() -> list[Platform]:
-    """Platforms with a registered connector, in Baton's usual order."""
-    from baton.connectors.base import registered
-    from baton.core.handoff import PLATFORMS
+    """Registered platforms that have a connector, in the registry's order."""
+    from baton.connectors.base import delivering_platforms
 
-    try:
-        known = registered()
-    except ImportError as exc:
-        raise ConfigError(f"cannot load the connectors ({exc.name or exc})") from None
-    return [p for p in PLATFORMS if p in known]
+    return delivering_platforms()
 
 
 def connector_from_env(platform: Platform, mappings: Path) -> JobConnector:
@@ -166,11 +163,9 @@ def _configured(
         except NotConfigured as exc:
             err.print(f"{platform}: skipped, not configured ({exc})", highlight=False)
     if not found:
-        from baton.core.handoff import PLATFORMS
-
         raise ConfigError(
             "no platform is configured: set the BATON_<PLATFORM>_* settings of at least one of "
-            + ", ".join(PLATFORMS)
+            + ", ".join(deps.platforms())
         )
     return found
 
@@ -409,10 +404,7 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
     @app.command("sync", help=SYNC_HELP)
     @bad_input_exits_2
     def sync(
-        platform: Annotated[
-            PlatformChoice | None,
-            typer.Option(help="Only this platform (default: every configured one)."),
-        ] = None,
+        platform: OptionalPlatform = None,
         since: Annotated[
             str | None,
             typer.Option(
@@ -423,8 +415,7 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
     ) -> None:
         _configure_logging()
         start = _parse_since(since)
-        only: Platform | None = None if platform is None else platform.value
-        connectors = _configured(deps, mappings_folder(mappings), only)
+        connectors = _configured(deps, mappings_folder(mappings), platform)
         codes: list[int] = []
         try:
             with _store(deps) as store:
@@ -439,65 +430,32 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
     @app.command("sandbox")
     @bad_input_exits_2
     def sandbox(
-        zendesk_port: Annotated[
-            int, typer.Option(help="Port of the Zendesk sandbox (0 picks a free one).")
-        ] = 8601,
+        sandbox_ports: SandboxPortsOption = str(DEFAULT_BASE_PORT),
         rate_limit: Annotated[
-            int, typer.Option(min=1, help="Requests per minute before the sandbox answers 429.")
+            int, typer.Option(min=1, help="Requests per minute before a sandbox answers 429.")
         ] = 700,
         mappings: MappingsDir = None,
     ) -> None:
-        """Run the local platform sandboxes on 127.0.0.1 until Ctrl-C.
+        """Run every registered platform's local sandbox on 127.0.0.1 until Ctrl-C.
 
-        Seeded from mappings/catalogs/; prints the settings that point Baton at them.
+        Seeded from the mappings' catalogs/; prints the settings that point Baton at them.
         """
+        from baton.webhooks.sandboxes import parse_sandbox_ports, start_sandboxes
+
         folder = mappings_folder(mappings)
-        running = []
+        ports = parse_sandbox_ports(sandbox_ports)
+        running = start_sandboxes(folder, ports, rate_limit=rate_limit)
         try:
-            for start in _SANDBOXES:
-                running.append(start(_SandboxOptions(zendesk_port, rate_limit, folder)))
-            for box in running:
-                out.print(f"[bold]{box.platform}[/] sandbox at {box.base_url}")
-                for key, value in box.credentials.items():
-                    out.print(f"  {key}: {value}", highlight=False)
+            for name, box in running.running.items():
+                out.print(f"[bold]{name}[/] sandbox at {box.base_url}")
                 out.print("  point Baton at it with:")
                 for key, value in box.env.items():
                     out.print(f"    export {key}={value}", highlight=False, markup=False)
             out.print("Ctrl-C to stop")
             deps.wait()
         finally:
-            for box in running:
-                box.stop()
+            running.stop()
 
-
-@dataclass(frozen=True)
-class _SandboxOptions:
-    zendesk_port: int
-    rate_limit: int
-    mappings: Path
-
-
-@dataclass(frozen=True)
-class _RunningSandbox:
-    platform: Platform
-    base_url: str
-    credentials: dict[str, str]
-    env: dict[str, str]
-    stop: Callable[[], None]
-
-
-def _start_zendesk(options: _SandboxOptions) -> _RunningSandbox:
-    from baton.webhooks.embedded import start_zendesk_sandbox
-
-    local = start_zendesk_sandbox(
-        options.mappings, port=options.zendesk_port, rate_limit=options.rate_limit
-    )
-    box = local.sandbox
-    return _RunningSandbox("zendesk", box.base_url, box.credentials, local.env, local.stop)
-
-
-# One starter per platform sandbox; Salesforce (8602) and HubSpot (8603) join here.
-_SANDBOXES: tuple[Callable[[_SandboxOptions], _RunningSandbox], ...] = (_start_zendesk,)
 
 __all__ = [
     "EXIT_CONFIG",

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from baton.webhooks.cli_core import bad_input_exits_2
+from baton.webhooks.cli_core import DEFAULT_BASE_PORT, SandboxPortsOption, bad_input_exits_2
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,7 @@ def register(app: typer.Typer) -> None:
                 "them (no credentials needed).",
             ),
         ] = False,
-        sandbox_port: Annotated[
-            int, typer.Option(help="Zendesk sandbox port with --sandbox.", min=1, max=65535)
-        ] = 8601,
+        sandbox_ports: SandboxPortsOption = str(DEFAULT_BASE_PORT),
     ) -> None:
         """Run the HTTP service: handoff intake, webhook receivers, health and metrics."""
         import uvicorn
@@ -59,7 +57,7 @@ def register(app: typer.Typer) -> None:
 
         configure_logging()
         if sandbox:
-            _serve_embedded(host, port, sandbox_port)
+            _serve_embedded(host, port, sandbox_ports)
             return
         settings = ServiceSettings.from_env()
         event(log, logging.INFO, "settings.mappings", folder=settings.mappings_dir)
@@ -85,28 +83,31 @@ def register(app: typer.Typer) -> None:
             service.close()
 
 
-def _serve_embedded(host: str, port: int, sandbox_port: int) -> None:
+def _serve_embedded(host: str, port: int, sandbox_ports: str) -> None:
     import uvicorn
     from rich.console import Console
 
     from baton.core.packaged import choose_examples
     from baton.core.settings import database_url, masked_url
     from baton.webhooks.embedded import build_embedded
+    from baton.webhooks.sandboxes import parse_sandbox_ports
     from baton.webhooks.service import open_store
     from baton.webhooks.settings import ServiceSettings
 
     settings = ServiceSettings.from_env()
+    ports = parse_sandbox_ports(sandbox_ports)
     public_url = f"http://{host}:{port}"
     store = open_store()
     try:
         embedded = build_embedded(
-            store, settings.mappings_dir, public_url=public_url, sandbox_port=sandbox_port
+            store, settings.mappings_dir, public_url=public_url, sandbox_ports=ports
         )
     except BaseException:
         store.close()
         raise
     console = Console(stderr=True, highlight=False)
-    console.print(f"Zendesk sandbox  {embedded.zendesk.sandbox.base_url}")
+    for name, box in embedded.sandboxes.running.items():
+        console.print(f"{name + ' sandbox':<17}{box.base_url}")
     console.print(f"Baton service    {public_url}   (OpenAPI: {public_url}/docs)")
     console.print(f"Database         {masked_url(database_url())}")
     console.print(f"Mappings         {settings.mappings_dir}")

@@ -1,16 +1,18 @@
 """``baton demo``: the whole loop on the embedded default, in under a minute.
 
-Sandbox + service + worker start on 127.0.0.1 over a fresh SQLite file; every example handoff
-is posted over HTTP; the tickets appear in the Zendesk sandbox; sandbox agents reply, solve,
-re-open and re-assign; their signed webhooks bring the dispositions back; one webhook is lost
-on purpose and a sync run heals it; an outcome table closes. Nothing is left running.
+Every registered platform's sandbox, the service and a worker start on 127.0.0.1 over a fresh
+SQLite file; every example handoff is posted over HTTP to every sandboxed platform; the
+tickets appear in the sandboxes; sandbox agents reply, solve, re-open and re-assign; their
+signed webhooks bring the dispositions back; one webhook is lost on purpose and a sync run
+heals it; an outcome table per platform closes. Nothing is left running.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,10 +26,10 @@ from baton.core.disposition import Disposition
 from baton.core.errors import BatonError
 from baton.core.handoff import Handoff
 from baton.core.plan_summary import load_examples
+from baton.core.plugin import DemoAgents, registry
 from baton.core.store import Store
 from baton.core.sync import run_sync
 from baton.sandbox.server import serve_in_thread
-from baton.sandbox.zendesk import ZendeskState
 from baton.webhooks.embedded import EmbeddedBaton, build_embedded, free_port
 
 WAIT_SECONDS = 30.0
@@ -56,7 +58,47 @@ class Delivered:
 
     label: str
     handoff: Handoff
-    ticket_id: int
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class Desk:
+    """One sandboxed platform in the demo: its handoffs (labelled) and, once posted, tickets."""
+
+    platform: str
+    title: str
+    examples: list[tuple[str, Handoff]]
+    agents: DemoAgents | None
+
+    def tickets(self, store: Store) -> list[Delivered]:
+        """The ticket each handoff became."""
+        delivered = []
+        for name, handoff in self.examples:
+            link = store.ticket_link(handoff.id)
+            if link is None:
+                raise BatonError(f"demo: {handoff.id} was not delivered")
+            delivered.append(Delivered(name.split("-")[0], handoff, link.ticket_id))
+        return delivered
+
+
+def _desks(baton: EmbeddedBaton, examples: list[tuple[str, Handoff]]) -> list[Desk]:
+    """Each sandboxed platform gets every example; all but the first under a suffixed id."""
+    desks = []
+    for index, (platform, sandbox) in enumerate(baton.sandboxes.running.items()):
+        copies = [
+            (
+                name,
+                handoff.model_copy(
+                    update={
+                        "id": handoff.id if index == 0 else f"{handoff.id}:{platform}",
+                        "destination": platform,
+                    }
+                ),
+            )
+            for name, handoff in examples
+        ]
+        desks.append(Desk(platform, registry().get(platform).title, copies, sandbox.agents))
+    return desks
 
 
 def _wait(condition: Callable[[], bool], what: str) -> None:
@@ -67,7 +109,7 @@ def _wait(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.1)
 
 
-def _post_all(baton: EmbeddedBaton, examples: list[tuple[str, Handoff]], console: Console) -> None:
+def _post_all(baton: EmbeddedBaton, examples: list[Handoff], console: Console) -> None:
     headers = {"Authorization": f"Bearer {baton.api_key}"}
     with httpx.Client(base_url=baton.public_url, headers=headers, timeout=10) as client:
         codes = [
@@ -76,19 +118,9 @@ def _post_all(baton: EmbeddedBaton, examples: list[tuple[str, Handoff]], console
                 content=handoff.model_dump_json(),
                 headers={"Content-Type": "application/json"},
             ).status_code
-            for _, handoff in examples
+            for handoff in examples
         ]
     console.print(f"Posted {len(codes)} handoffs to POST /v1/handoffs → {sorted(set(codes))}")
-
-
-def _tickets(store: Store, examples: list[tuple[str, Handoff]]) -> list[Delivered]:
-    delivered = []
-    for name, handoff in examples:
-        link = store.ticket_link(handoff.id)
-        if link is None:
-            raise BatonError(f"demo: {handoff.id} was not delivered")
-        delivered.append(Delivered(name.split("-")[0], handoff, int(link.ticket_id)))
-    return delivered
 
 
 def _table(title: str) -> Table:
@@ -103,53 +135,58 @@ def _table(title: str) -> Table:
     )
 
 
-def _ticket_table(state: ZendeskState, delivered: list[Delivered]) -> Table:
-    table = _table("Tickets created in the Zendesk sandbox")
+def _ticket_table(desk: Desk, delivered: list[Delivered]) -> Table:
+    table = _table(f"Tickets created in the {desk.title} sandbox")
     for column in ("#", "ticket", "group", "assignee", "priority", "tags"):
         table.add_column(column, overflow="fold")
     for item in delivered:
-        ticket = state.tickets[item.ticket_id]
-        group = state.groups[ticket.group_id].name if ticket.group_id else "—"
-        agent = state.users[ticket.assignee_id].name if ticket.assignee_id else "—"
+        if desk.agents is None:
+            table.add_row(item.label, item.ticket_id, "—", "—", "—", "—")
+            continue
+        ticket = desk.agents.summary(item.ticket_id)
         tags = ", ".join(
             t.split("_", 1)[1] for t in ticket.tags if t.startswith(("trigger_", "tier_"))
         )
-        table.add_row(item.label, str(ticket.id), group, agent, ticket.priority or "—", tags)
+        table.add_row(
+            item.label,
+            item.ticket_id,
+            ticket.group or "—",
+            ticket.assignee or "—",
+            ticket.priority or "—",
+            tags,
+        )
     return table
 
 
-def _group_id(state: ZendeskState, name: str) -> int:
-    return next(g.id for g in state.groups.values() if g.name == name)
-
-
-def _act(state: ZendeskState, clock: SandboxClock, tickets: dict[str, int]) -> list[str]:
-    """What the sandbox agents do; the last action's webhook is lost on purpose."""
-    done = []
+def _act(desks: list[tuple[DemoAgents, dict[str, str]]], clock: SandboxClock) -> Iterator[str]:
+    """What the sandbox agents do on every platform; the last action's webhook is lost."""
     clock.advance(45)
-    for label in ("01", "02", "04", "06", "07", "08"):
-        state.agent_reply(tickets[label], "Thanks, I'm on it.")
-    state.reassign(tickets["05"], group_id=_group_id(state, "General Support"))
-    done.append("replied on 6 tickets; #05 re-assigned to General Support")
+    for agents, tickets in desks:
+        for label in ("01", "02", "04", "06", "07", "08"):
+            agents.reply(tickets[label], "Thanks, I'm on it.")
+        agents.reassign(tickets["05"], "General Support")
+    yield "replied on 6 tickets; #05 re-assigned to General Support"
     clock.advance(90)
-    for label in ("01", "02", "06"):
-        state.solve(tickets[label])
-    state.rate(tickets["01"], "good")
-    state.rate(tickets["06"], "bad", "Second refund still missing")
-    done.append("solved #01, #02, #06; CSAT good on #01, bad on #06")
+    for agents, tickets in desks:
+        for label in ("01", "02", "06"):
+            agents.solve(tickets[label])
+        agents.rate(tickets["01"], good=True)
+        agents.rate(tickets["06"], good=False, comment="Second refund still missing")
+    yield "solved #01, #02, #06; CSAT good on #01, bad on #06"
     clock.advance(30)
-    state.reopen(tickets["02"])
-    done.append("customer on #02 wrote back: re-opened")
-    state.webhooks.wait_idle(10)
-    targets = list(state.webhooks.targets)
-    state.webhooks.targets.clear()  # the service is "unreachable" for this one change
-    state.solve(tickets["08"])
-    state.webhooks.targets.extend(targets)
-    done.append("solved #08 while its webhook was lost (only sync can see it)")
-    return done
+    for agents, tickets in desks:
+        agents.reopen(tickets["02"])
+    yield "customer on #02 wrote back: re-opened"
+    with ExitStack() as lost:
+        for agents, _ in desks:
+            lost.enter_context(agents.webhooks_lost())  # the service is "unreachable"
+        for agents, tickets in desks:
+            agents.solve(tickets["08"])
+    yield "solved #08 while its webhook was lost (only sync can see it)"
 
 
-def _outcome_table(store: Store, delivered: list[Delivered]) -> Table:
-    table = _table("Outcomes")
+def _outcome_table(store: Store, title: str, delivered: list[Delivered]) -> Table:
+    table = _table(f"Outcomes in {title}")
     for column in ("#", "intent", "outcome", "via", "resolved", "reopens", "CSAT"):
         table.add_column(column, no_wrap=True)
     for item in delivered:
@@ -208,31 +245,40 @@ def _run_steps(
     clock: SandboxClock,
     console: Console,
 ) -> None:
-    state = baton.zendesk.sandbox.state
-    console.print(
-        f"Zendesk sandbox {baton.zendesk.sandbox.base_url} · Baton {baton.public_url} · "
-        "worker in-process · SQLite in a temporary folder"
-    )
-    _post_all(baton, examples, console)
-    _wait(lambda: all(store.ticket_link(h.id) for _, h in examples), "the tickets")
-    delivered = _tickets(store, examples)
-    console.print(_ticket_table(state, delivered))
-    tickets = {item.label: item.ticket_id for item in delivered}
-    for line in _act(state, clock, tickets):
+    desks = _desks(baton, examples)
+    for platform, sandbox in baton.sandboxes.running.items():
+        console.print(f"{registry().get(platform).title} sandbox {sandbox.base_url}")
+    console.print(f"Baton {baton.public_url} · worker in-process · SQLite in a temporary folder")
+    handoffs = [handoff for desk in desks for _, handoff in desk.examples]
+    _post_all(baton, handoffs, console)
+    _wait(lambda: all(store.ticket_link(h.id) for h in handoffs), "the tickets")
+    delivered = {desk.platform: desk.tickets(store) for desk in desks}
+    for desk in desks:
+        console.print(_ticket_table(desk, delivered[desk.platform]))
+    acting = [
+        (desk.agents, {item.label: item.ticket_id for item in delivered[desk.platform]})
+        for desk in desks
+        if desk.agents is not None
+    ]
+    for line in _act(acting, clock):
         console.print(f"  agents: {line}")
-    state.webhooks.wait_idle(10)
+    for sandbox in baton.sandboxes.running.values():
+        sandbox.wait_idle(10)
     baton.service.inbox.drain()
-    webhooks = sum(len(store.dispositions(h.id)) for _, h in examples)
+    webhooks = sum(len(store.dispositions(h.id)) for h in handoffs)
     console.print(f"Webhooks brought back {webhooks} dispositions (signed, verified, deduped).")
-    clock.advance(75)  # the incremental export leaves out the last minute
-    summary = run_sync(
-        store,
-        baton.service.connectors["zendesk"],
-        name="zendesk",
-        since=datetime.now(UTC) - timedelta(hours=1),
-    )
-    console.print(
-        f"Sync: {summary.pages} page(s), {summary.examined} tickets examined, "
-        f"{summary.applied} new observations applied, {summary.duplicates} already known"
-    )
-    console.print(_outcome_table(store, delivered))
+    clock.advance(75)  # an incremental export may leave out the last minute
+    for desk in desks:
+        summary = run_sync(
+            store,
+            baton.service.connectors[desk.platform],
+            name=desk.platform,
+            since=datetime.now(UTC) - timedelta(hours=1),
+        )
+        console.print(
+            f"Sync {desk.platform}: {summary.pages} page(s), {summary.examined} tickets "
+            f"examined, {summary.applied} new observations applied, "
+            f"{summary.duplicates} already known"
+        )
+    for desk in desks:
+        console.print(_outcome_table(store, desk.title, delivered[desk.platform]))

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 
-from baton.connectors.base import Connector, configured_connector
+from baton.connectors.base import configured_connector
 from baton.core.database import open_store
 from baton.core.errors import ConfigError, NotConfigured
-from baton.core.handoff import PLATFORMS, Platform
-from baton.core.ports import WebhookSource
+from baton.core.plugin import registry
+from baton.core.ports import Connector, WebhookSource
 from baton.core.store import Store
 from baton.webhooks.app import BackgroundJob, create_app
 from baton.webhooks.inbox import InboxProcessor
@@ -47,7 +47,7 @@ class Service:
     app: FastAPI
     store: Store
     settings: ServiceSettings
-    connectors: dict[Platform, Connector]
+    connectors: dict[str, Connector]
     inbox: InboxProcessor
     metrics: Metrics
     jobs: list[BackgroundJob] = field(default_factory=list)
@@ -61,15 +61,15 @@ class Service:
 
 def enabled_connectors(
     settings: ServiceSettings, env: Mapping[str, str] | None = None
-) -> dict[Platform, Connector]:
+) -> dict[str, Connector]:
     """A connector for each platform with settings in ``env`` (default: the environment).
 
     A platform with no ``BATON_<PLATFORM>_*`` variable is not enabled; one with some set must
     build (ConfigError names what is wrong).
     """
     env = os.environ if env is None else env
-    connectors: dict[Platform, Connector] = {}
-    for platform in PLATFORMS:
+    connectors: dict[str, Connector] = {}
+    for platform in registry().names:
         try:
             connectors[platform] = configured_connector(platform, settings.mappings_dir, env)
         except NotConfigured:
@@ -83,7 +83,7 @@ def build_service(
     settings: ServiceSettings,
     store: Store,
     *,
-    connectors: Mapping[Platform, Connector] | None = None,
+    connectors: Mapping[str, Connector] | None = None,
     jobs: Sequence[BackgroundJob] = (),
     env: Mapping[str, str] | None = None,
     metrics: Metrics | None = None,
@@ -100,7 +100,7 @@ def build_service(
     if not enabled:
         raise ConfigError(
             "no platform is enabled: set the BATON_<PLATFORM>_* credentials of at least one "
-            f"of {', '.join(PLATFORMS)}"
+            f"of {', '.join(registry().names)}"
         )
     if settings.default_platform not in enabled:
         event(

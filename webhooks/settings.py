@@ -5,8 +5,8 @@ variable                          default                     meaning
 ================================  ==========================  ==================================
 ``BATON_API_KEYS``                (none: intake refuses all)  comma-separated keys for
                                                               ``Authorization: Bearer <key>``
-``BATON_DEFAULT_PLATFORM``        ``zendesk``                 where a handoff without
-                                                              ``destination`` goes
+``BATON_DEFAULT_PLATFORM``        the first registered        where a handoff without
+                                  platform (Zendesk)          ``destination`` goes
 ``BATON_PUBLIC_URL``              ``http://127.0.0.1:8600``   the base URL platforms call; the
                                                               signed URL is built from it, never
                                                               from a request's Host header
@@ -25,15 +25,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from baton.core.errors import ConfigError
-from baton.core.handoff import Platform
 from baton.core.packaged import choose_mappings
+from baton.core.plugin import registry
 
 ONE_MIB = 1024 * 1024
 MIN_RETENTION_DAYS = 4  # above every sender's retry horizon: Zendesk/Salesforce/HubSpot ≤ 24 h
@@ -56,7 +56,7 @@ class ServiceSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     api_keys: tuple[SecretStr, ...] = ()
-    default_platform: Platform = "zendesk"
+    default_platform: str = Field(default_factory=lambda: registry().names[0])
     public_url: str = DEFAULT_PUBLIC_URL
     max_body_bytes: Annotated[int, Field(ge=1, le=64 * ONE_MIB)] = ONE_MIB
     inbox_retention_days: Annotated[int, Field(ge=MIN_RETENTION_DAYS, le=3650)] = 7
@@ -70,6 +70,14 @@ class ServiceSettings(BaseModel):
             if len(key.get_secret_value()) < MIN_API_KEY_CHARS:
                 raise ValueError(f"every key needs at least {MIN_API_KEY_CHARS} characters")
         return keys
+
+    @field_validator("default_platform")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        known = registry()
+        if value not in known:
+            raise ValueError(f"must be one of {', '.join(known.names)}")
+        return value
 
     @field_validator("public_url")
     @classmethod
@@ -115,8 +123,6 @@ def _first_problem(exc: pydantic.ValidationError) -> str:
         field_name = str(err["loc"][0]) if err["loc"] else ""
         variable = ENV_NAMES.get(field_name, field_name)
         message = err["msg"].removeprefix("Value error, ")
-        if field_name == "default_platform":
-            message = f"must be one of {', '.join(get_args(Platform))}"
         problems.append(f"{variable}: {message}")
     return "; ".join(problems)
 

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import requests
 
-from baton.connectors.base import Connector, register
+from baton.connectors.base import Connector, found_ticket
 from baton.connectors.zendesk import facts
 from baton.connectors.zendesk.events import EventReader, verify_signature
 from baton.connectors.zendesk.http import ZendeskClient, ZendeskSettings
@@ -42,8 +42,8 @@ from baton.connectors.zendesk.sync import (
     ticket_status,
 )
 from baton.core.catalog import Catalog
-from baton.core.errors import ConfigError, FatalError, IdempotencyConflict, RetryableError
-from baton.core.handoff import Handoff, Platform
+from baton.core.errors import ConfigError, FatalError, RetryableError
+from baton.core.handoff import Handoff
 from baton.core.mapping import CompiledMapping, PlannedRequest, plan_requests
 from baton.core.ports import ChangePage, TicketRef, WebhookEvent
 from baton.core.ratelimit import RateLimiter
@@ -56,11 +56,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@register
 class ZendeskConnector(Connector):
     """Zendesk Support through zenpy: create, look up, catalog, webhooks, incremental sync."""
 
-    platform: ClassVar[Platform] = "zendesk"
+    platform: ClassVar[str] = facts.PLATFORM
 
     def __init__(
         self,
@@ -123,15 +122,7 @@ class ZendeskConnector(Connector):
         with self._client.calls():
             found = self._client.zenpy.tickets(external_id=external_id)
             ids = [str(ticket.id) for ticket in itertools.islice(found, 2)]
-        if len(ids) > 1:
-            raise IdempotencyConflict(
-                "several tickets carry this handoff id as external_id",
-                platform=self.platform,
-                code="MultipleMatches",
-            )
-        if not ids:
-            return None
-        return TicketRef(self.platform, ids[0], self.ticket_url(ids[0]), created=False)
+        return found_ticket(self, ids)
 
     def _planned_create(self, handoff: Handoff) -> PlannedRequest:
         if self.mapping is None or self.mapping.platform != self.platform:

@@ -30,6 +30,11 @@ ZENPY_FORCE_SCHEME: Final = "ZENPY_FORCE_SCHEME"
 # it raise at once, so the worker's backoff and Baton's limiter own every wait.
 ZENPY_RATELIMIT_BUDGET: Final = 0
 
+# ---- mapping vocabularies ---------------------------------------------------------------------
+PRIORITIES: Final = ("urgent", "high", "normal", "low")
+TICKET_TYPES: Final = ("problem", "incident", "question", "task")
+STATUSES: Final = ("new", "open", "pending", "hold", "solved", "closed", "deleted")
+
 # ---- API -------------------------------------------------------------------------------------
 TICKETS_PATH: Final = "/api/v2/tickets.json"
 IDEMPOTENCY_LOOKUP_HEADER: Final = "x-idempotency-lookup"  # "hit" | "miss"
@@ -88,5 +93,6 @@ SYSTEM_FIELD_TYPES: Final = frozenset(
 )
 # Ticket event types that mean the ticket is gone (the sandbox emits soft_deleted).
 DELETED_EVENTS: Final = frozenset({"soft_deleted", "permanently_deleted"})
+NOTE_MAX_CHARS: Final = 65_000  # the internal note (a comment's html_body)
 # Trigger webhooks: {{ticket.status}} renders a title-cased status ("Solved"); compared casefolded.
 # {{ticket.updated_at_with_timestamp}} renders ISO-8601 to the minute ("2013-12-12T05:35Z").

@@ -12,11 +12,12 @@ from pathlib import Path
 
 from baton.core.catalog import load_catalog
 from baton.core.errors import MappingError, Problem
-from baton.core.handoff import PLATFORMS, Handoff, Platform
+from baton.core.handoff import Handoff
 from baton.core.mapping.compiler import CompiledMapping, compile_mapping
 from baton.core.mapping.render import draft_ticket
 from baton.core.mapping.source import mapping_json_schema, parse_spec, read_yaml
-from baton.core.mapping.wire import BUILDERS, PlannedRequest
+from baton.core.mapping.wire import PlannedRequest
+from baton.core.plugin import registry
 from baton.core.redact import Redactor, default_redactor, load_rules
 
 REDACTION_FILE = "redaction.yaml"
@@ -32,12 +33,14 @@ __all__ = [
 ]
 
 
-def _compile(directory: Path, platform: Platform) -> tuple[CompiledMapping | None, list[Problem]]:
+def _compile(directory: Path, platform: str) -> tuple[CompiledMapping | None, list[Problem]]:
+    platforms = registry()
+    plugin = platforms.get(platform)
     file = directory / f"{platform}.yaml"
     source, problems = read_yaml(file)
     if source is None:
         return None, problems
-    spec, shape_problems = parse_spec(source)
+    spec, shape_problems = parse_spec(source, platforms)
     problems += shape_problems
     if spec is None:
         return None, problems
@@ -48,7 +51,8 @@ def _compile(directory: Path, platform: Platform) -> tuple[CompiledMapping | Non
         catalog = load_catalog(directory / "catalogs" / f"{platform}.json")
     except MappingError as exc:
         return None, [*problems, *(_in_catalogs(p) for p in exc.problems)]
-    compiled, compile_problems = compile_mapping(source, spec, catalog, directory / "templates")
+    templates = directory / "templates"
+    compiled, compile_problems = compile_mapping(source, spec, catalog, templates, plugin)
     problems += compile_problems
     redactor, redaction_problems = _redactor(directory)
     problems += redaction_problems
@@ -72,10 +76,11 @@ def _in_catalogs(problem: Problem) -> Problem:
     return Problem(problem.path, problem.message, f"catalogs/{problem.file}", problem.line)
 
 
-def load_mapping(directory: Path, platform: Platform) -> CompiledMapping:
+def load_mapping(directory: Path, platform: str) -> CompiledMapping:
     """Read, check and compile ``<directory>/<platform>.yaml`` against its catalog.
 
-    Raises MappingError listing every problem with file, line and path.
+    Raises MappingError listing every problem with file, line and path, ConfigError when no
+    plugin registers ``platform``.
     """
     compiled, problems = _compile(directory, platform)
     if problems or compiled is None:
@@ -83,11 +88,12 @@ def load_mapping(directory: Path, platform: Platform) -> CompiledMapping:
     return compiled
 
 
-def validate_mappings(directory: Path) -> tuple[list[Platform], list[Problem]]:
+def validate_mappings(directory: Path) -> tuple[list[str], list[Problem]]:
     """Check every ``<platform>.yaml`` in ``directory``: the platforms found, and all problems."""
-    found = [p for p in PLATFORMS if (directory / f"{p}.yaml").exists()]
+    known = registry().names
+    found = [p for p in known if (directory / f"{p}.yaml").exists()]
     if not found:
-        names = ", ".join(f"{p}.yaml" for p in PLATFORMS)
+        names = ", ".join(f"{p}.yaml" for p in known)
         fix = "run 'baton init' to write starter mappings there, or pass --mappings"
         return [], [Problem("", f"no mapping files ({names}) in {directory}; {fix}")]
     problems: list[Problem] = []
@@ -101,7 +107,7 @@ def validate_mappings(directory: Path) -> tuple[list[Platform], list[Problem]]:
 class Plan:
     """What a handoff would become on one platform: route, requests, warnings."""
 
-    platform: Platform
+    platform: str
     route: str
     target: str
     requests: list[PlannedRequest]
@@ -122,5 +128,5 @@ def plan_requests(
     draft = draft_ticket(
         mapping, handoff, redactor=redactor or mapping.redactor, use_backup=use_backup
     )
-    requests = BUILDERS[mapping.platform](draft, mapping)
+    requests = mapping.plugin.build_requests(draft, mapping)
     return Plan(mapping.platform, draft.route, draft.target.label, requests, draft.warnings)

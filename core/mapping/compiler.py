@@ -17,20 +17,12 @@ import jinja2
 from baton.core.catalog import Catalog, CatalogField, suggest
 from baton.core.disposition import Outcome
 from baton.core.errors import ConfigError, Problem
-from baton.core.handoff import Platform
-from baton.core.mapping import facts
 from baton.core.mapping.context import sample_context
+from baton.core.mapping.limits import OPTION_TYPES, SizeLimit
 from baton.core.mapping.source import PathPart, SourceFile
-from baton.core.mapping.spec import (
-    HubspotRule,
-    HubspotTarget,
-    MappingSpec,
-    SalesforceRule,
-    When,
-    ZendeskMapping,
-    ZendeskRule,
-)
-from baton.core.mapping.targets import RESOLVERS, Target
+from baton.core.mapping.spec import MappingBase, When
+from baton.core.mapping.targets import Target
+from baton.core.plugin import PlatformPlugin
 from baton.core.redact import Redactor, default_redactor
 from baton.core.templating import (
     compile_template,
@@ -64,8 +56,8 @@ class CompiledField:
 class CompiledMapping:
     """A mapping ready to render handoffs: every name resolved, every template compiled."""
 
-    platform: Platform
-    spec: MappingSpec
+    plugin: PlatformPlugin
+    spec: MappingBase
     catalog: Catalog
     subject: jinja2.Template
     description: jinja2.Template | None
@@ -77,19 +69,32 @@ class CompiledMapping:
     default: Target
     backup: Target | None
     note: jinja2.Template
-    note_limit: facts.SizeLimit
+    note_limit: SizeLimit
     statuses: Mapping[str, Outcome] = field(default_factory=dict)
     redactor: Redactor = field(default_factory=default_redactor)
 
+    @property
+    def platform(self) -> str:
+        """The platform's registered name."""
+        return self.plugin.name
+
 
 class _Compiler:
-    def __init__(self, source: SourceFile, spec: MappingSpec, catalog: Catalog, templates: Path):
+    def __init__(
+        self,
+        source: SourceFile,
+        spec: MappingBase,
+        catalog: Catalog,
+        templates: Path,
+        plugin: PlatformPlugin,
+    ):
         self.source = source
         self.spec = spec
+        self.plugin = plugin
         self.catalog = catalog
         self.problems: list[Problem] = []
         self.text_env = make_environment(templates)
-        self.note_env = make_environment(templates, html=facts.NOTE_IS_HTML[spec.platform])
+        self.note_env = make_environment(templates, html=plugin.note_is_html)
         self.sample = sample_context()
 
     def report(self, path: list[PathPart], message: str) -> None:
@@ -123,22 +128,17 @@ class _Compiler:
 
     def priority(self) -> dict[str, str]:
         resolved: dict[str, str] = {}
-        platform = self.spec.platform
-        if platform == "zendesk":
+        field_name = self.plugin.priority_field
+        if field_name is None:
+            known = list(self.plugin.priority_values)
             for key, value in self.spec.priority.items():
-                if value not in facts.ZENDESK_PRIORITIES:
-                    known = list(facts.ZENDESK_PRIORITIES)
+                if value not in known:
                     self.report(
                         ["priority", key], f"unknown priority '{value}'{suggest(value, known)}"
                     )
                 resolved[key] = value
             return resolved
-        name = (
-            facts.SALESFORCE_PRIORITY_FIELD
-            if platform == "salesforce"
-            else facts.HUBSPOT_PRIORITY_PROPERTY
-        )
-        fld = self.catalog_field(["priority"], name)
+        fld = self.catalog_field(["priority"], field_name)
         for key, value in self.spec.priority.items():
             option = self.option_value(["priority", key], fld, value) if fld else None
             resolved[key] = option or value
@@ -152,7 +152,7 @@ class _Compiler:
             template = self.template([*path, "value"], spec.value)
             if fld is None or template is None:
                 continue
-            if fld.type in facts.OPTION_TYPES:
+            if fld.type in OPTION_TYPES:
                 for key, value in (spec.map or {}).items():
                     self.option_value([*path, "map", key], fld, value)
                 if spec.map is None and not has_markup(spec.value):
@@ -168,9 +168,11 @@ class _Compiler:
             if compiled is not None:
                 templates.append(compiled)
         uses_tags = bool(tags.static or tags.templated or tags.derived)
-        if self.spec.platform == "zendesk":
+        if self.plugin.native_tags:
             if tags.field is not None:
-                self.report(["tags", "field"], "Zendesk tags are native; remove tags.field")
+                self.report(
+                    ["tags", "field"], f"{self.plugin.title} tags are native; remove tags.field"
+                )
             return tuple(templates), None
         if tags.field is None:
             if uses_tags:
@@ -190,31 +192,24 @@ class _Compiler:
         return tuple(templates), fld.id if fld else None
 
     def routing(self) -> tuple[tuple[Route, ...], Target, Target | None]:
-        resolve = RESOLVERS[self.spec.platform]
+        resolve = self.plugin.resolve_target
         routing = self.spec.routing
         default = resolve(routing.default, ["routing", "default"], self.catalog, self.report)
-        if isinstance(routing.default, HubspotTarget) and routing.default.pipeline is None:
-            self.report(["routing", "default", "pipeline"], "a HubSpot ticket needs a pipeline")
         backup = (
             resolve(routing.backup, ["routing", "backup"], self.catalog, self.report)
             if routing.backup is not None
             else None
         )
         routes = []
-        rules: list[ZendeskRule | SalesforceRule | HubspotRule] = list(routing.rules)
-        for index, rule in enumerate(rules):
-            if isinstance(rule, HubspotRule) and rule.pipeline is None and default.fields:
-                # A HubSpot ticket always needs a pipeline: an owner-only rule keeps the default's.
-                assert isinstance(routing.default, HubspotTarget)
-                inherited = {"pipeline": routing.default.pipeline, "stage": routing.default.stage}
-                rule = rule.model_copy(update=inherited)
-            target = resolve(rule, ["routing", "rules", index], self.catalog, self.report)
-            routes.append(Route(rule.name, rule.when, target))
+        for index, rule in enumerate(routing.rules):
+            prepared = self.plugin.prepare_rule(rule, routing.default, default)
+            target = resolve(prepared, ["routing", "rules", index], self.catalog, self.report)
+            routes.append(Route(prepared.name, prepared.when, target))
         return tuple(routes), default, backup
 
-    def note(self) -> tuple[jinja2.Template | None, facts.SizeLimit]:
+    def note(self) -> tuple[jinja2.Template | None, SizeLimit]:
         spec = self.spec.note
-        ceiling = facts.NOTE_LIMITS[self.spec.platform]
+        ceiling = self.plugin.note_limit
         limit = ceiling
         if spec.max_chars is not None:
             if ceiling.unit == "chars" and spec.max_chars > ceiling.amount:
@@ -222,7 +217,7 @@ class _Compiler:
                     ["note", "max_chars"],
                     f"{self.spec.platform} notes hold at most {ceiling.amount} characters",
                 )
-            limit = facts.SizeLimit(min(spec.max_chars, ceiling.amount), ceiling.unit)
+            limit = SizeLimit(min(spec.max_chars, ceiling.amount), ceiling.unit)
         try:
             template = load_template(self.note_env, spec.template)
             render(
@@ -235,32 +230,21 @@ class _Compiler:
         return template, limit
 
     def statuses(self) -> dict[str, Outcome]:
-        known = self._known_statuses()
+        known = self.plugin.known_statuses(self.spec, self.catalog)
+        folded = {k.casefold() for k in known}
         resolved: dict[str, Outcome] = {}
         for status, outcome in self.spec.dispositions.items():
-            if status.casefold() not in {k.casefold() for k in known}:
+            if status.casefold() not in folded:
                 self.report(["dispositions", status], f"unknown status{suggest(status, known)}")
             resolved[status.casefold()] = outcome
         return resolved
-
-    def _known_statuses(self) -> list[str]:
-        if self.spec.platform == "zendesk":
-            return list(facts.ZENDESK_STATUSES)
-        if self.spec.platform == "salesforce":
-            status = self.catalog.field(facts.SALESFORCE_STATUS_FIELD)
-            return [o.name for o in status.options] if status else []
-        return [stage.name for p in self.catalog.pipelines for stage in p.stages]
 
     def compile(self) -> CompiledMapping | None:
         spec = self.spec
         if self.catalog.platform != spec.platform:
             self.report(["platform"], f"the catalog is for {self.catalog.platform}")
             return None
-        if isinstance(spec, ZendeskMapping) and spec.description is not None:
-            self.report(
-                ["description"], "on Zendesk the internal note is the description; remove this"
-            )
-        self._external_id_field()
+        self.plugin.check_mapping(spec, self.catalog, self.report)
         subject = self.template(["subject"], spec.subject)
         description = self.template(["description"], spec.description) if spec.description else None
         priority = self.priority()
@@ -272,26 +256,19 @@ class _Compiler:
         if self.problems or subject is None or note is None:
             return None
         return CompiledMapping(
-            spec.platform, spec, self.catalog, subject, description, priority, fields,
+            self.plugin, spec, self.catalog, subject, description, priority, fields,
             tag_templates, tags_field, routes, default, backup, note, note_limit, statuses,
         )  # fmt: skip
 
-    def _external_id_field(self) -> None:
-        name: str | None = getattr(self.spec, "external_id_field", None) or getattr(
-            self.spec, "id_property", None
-        )
-        if name is None:
-            return
-        key = "external_id_field" if self.spec.platform == "salesforce" else "id_property"
-        fld = self.catalog_field([key], name)
-        if fld is not None and str(fld.id) != name:
-            self.report([key], f"use the API name '{fld.id}', not the label")
-
 
 def compile_mapping(
-    source: SourceFile, spec: MappingSpec, catalog: Catalog, templates: Path
+    source: SourceFile,
+    spec: MappingBase,
+    catalog: Catalog,
+    templates: Path,
+    plugin: PlatformPlugin,
 ) -> tuple[CompiledMapping | None, list[Problem]]:
     """Resolve names and compile templates; returns the mapping or every problem found."""
-    compiler = _Compiler(source, spec, catalog, templates)
+    compiler = _Compiler(source, spec, catalog, templates, plugin)
     compiled = compiler.compile()
     return compiled, compiler.problems

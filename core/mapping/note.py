@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from baton.core.mapping.facts import SizeLimit
+from baton.core.mapping.limits import SizeLimit
 from baton.core.templating import render
 
 TRUNCATION_MARKER = "\n[… note shortened to fit the platform's limit]"

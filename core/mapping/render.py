@@ -9,9 +9,9 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from baton.core.handoff import Customer, Handoff
-from baton.core.mapping import facts
 from baton.core.mapping.compiler import CompiledField, CompiledMapping
 from baton.core.mapping.context import template_context
+from baton.core.mapping.limits import BOOLEAN_TYPES, NUMBER_TYPES, OPTION_TYPES
 from baton.core.mapping.note import fit_note, identity_warning
 from baton.core.mapping.spec import FallbackRequester, UnverifiedRequester, When
 from baton.core.mapping.targets import Target
@@ -142,16 +142,16 @@ def derived_tags(kinds: list[str], handoff: Handoff) -> list[str]:
 def _coerce(field: CompiledField, raw: str) -> FieldValue | None:
     """The rendered text as the field's type wants it; None when it is not a valid value."""
     kind = field.field.type
-    if kind in facts.OPTION_TYPES:
+    if kind in OPTION_TYPES:
         option = field.field.option(raw)
         return option.value if option else None
-    if kind in facts.NUMBER_TYPES:
+    if kind in NUMBER_TYPES:
         try:
             number = float(raw)
         except ValueError:
             return None
         return int(number) if kind in ("integer", "int") else number
-    if kind in facts.BOOLEAN_TYPES:
+    if kind in BOOLEAN_TYPES:
         folded = raw.casefold()
         if folded in ("true", "yes", "1"):
             return True
@@ -210,7 +210,7 @@ def draft_ticket(
     if identity.unverified:
         tags.append(IDENTITY_UNVERIFIED_TAG)
         preface = identity_warning(
-            html=facts.NOTE_IS_HTML[mapping.platform],
+            html=mapping.plugin.note_is_html,
             claimed_is_requester=identity.requester is not None,
         )
     tags = list(dict.fromkeys(t for t in map(normalize_tag, tags) if t))

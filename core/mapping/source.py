@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache, reduce
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 import yaml
 
 from baton.core.errors import Problem
-from baton.core.handoff import PLATFORMS
-from baton.core.mapping.spec import MappingSpec
-
-_SPEC_ADAPTER: pydantic.TypeAdapter[MappingSpec] = pydantic.TypeAdapter(MappingSpec)
+from baton.core.mapping.spec import MappingBase
+from baton.core.plugin import PlatformPlugin, Registry, registry
 
 PathPart = str | int
+# libyaml's parser when PyYAML was built with it (several times faster), else the pure one.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def format_path(parts: tuple[PathPart, ...] | list[PathPart]) -> str:
@@ -91,8 +94,9 @@ def read_yaml(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     except UnicodeDecodeError:
         return None, [Problem("", "not UTF-8 text", path.name)]
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_LOADER)
+        # The data is built from the same node tree, so the text is parsed once.
+        data = _LOADER("").construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -108,17 +112,33 @@ _FRIENDLY = {
 }
 
 
-def parse_spec(source: SourceFile) -> tuple[MappingSpec | None, list[Problem]]:
-    """Check the file's shape against the mapping spec; every problem with its path."""
+@cache
+def _adapter(models: tuple[type[MappingBase], ...]) -> pydantic.TypeAdapter[MappingBase]:
+    """One model per platform, chosen by the file's ``platform`` key."""
+    if len(models) == 1:
+        return pydantic.TypeAdapter(models[0])
+    union: Any = reduce(operator.or_, models)
+    return pydantic.TypeAdapter(Annotated[union, pydantic.Field(discriminator="platform")])
+
+
+def _models(plugins: Sequence[PlatformPlugin]) -> tuple[type[MappingBase], ...]:
+    return tuple(plugin.mapping_model for plugin in plugins)
+
+
+def parse_spec(
+    source: SourceFile, platforms: Registry | None = None
+) -> tuple[MappingBase | None, list[Problem]]:
+    """Check the file's shape against its platform's mapping model; every problem with its path."""
+    platforms = registry() if platforms is None else platforms
     data = source.data
     if not isinstance(data, dict):
         return None, [source.problem([], "a mapping file is a YAML object with `platform`")]
     platform = data.get("platform")
-    if platform not in PLATFORMS:
-        known = ", ".join(PLATFORMS)
+    if platform not in platforms:
+        known = ", ".join(platforms.names)
         return None, [source.problem(["platform"], f"required: one of {known}")]
     try:
-        return _SPEC_ADAPTER.validate_python(data), []
+        return _adapter(_models(list(platforms))).validate_python(data), []
     except pydantic.ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False, include_input=False, include_context=False):
@@ -133,8 +153,10 @@ def parse_spec(source: SourceFile) -> tuple[MappingSpec | None, list[Problem]]:
 
 
 def mapping_json_schema() -> dict[str, Any]:
-    """The published JSON Schema of a mapping file."""
-    schema = _SPEC_ADAPTER.json_schema()
+    """The published JSON Schema of a mapping file: one shape per built-in platform."""
+    platforms = registry()
+    built_in = [platforms.get(name) for name in platforms.built_in]
+    schema = _adapter(_models(built_in)).json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://baton.dev/schemas/mapping.json"
     schema["title"] = "Baton mapping file"

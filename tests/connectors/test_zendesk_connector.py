@@ -25,9 +25,10 @@ from responses import matchers
 from typer.testing import CliRunner, Result
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, RecordNotFoundException
 
-from baton.connectors.base import connector_for, registered
-from baton.connectors.zendesk import ZendeskConnector
+from baton.connectors.base import connector_for
+from baton.connectors.zendesk.connector import ZendeskConnector
 from baton.connectors.zendesk.http import ZendeskSettings, classify
+from baton.connectors.zendesk.local import sandbox_settings
 from baton.core.catalog import load_catalog
 from baton.core.errors import (
     AccessDenied,
@@ -41,12 +42,12 @@ from baton.core.errors import (
 )
 from baton.core.handoff import Handoff, parse_handoff
 from baton.core.mapping import CompiledMapping, load_mapping, plan_requests
+from baton.core.plugin import registry
 from baton.core.ratelimit import RateLimiter
 from baton.sandbox.server import ZendeskSandbox
 from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
 from baton.sandbox.zendesk import ManualClock, ZendeskState
 from baton.webhooks.cli import app as cli_app
-from baton.webhooks.embedded import zendesk_env
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
@@ -126,8 +127,11 @@ def _matches(*ids: int) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ registry, env
 
 
-def test_the_connector_is_registered_under_zendesk() -> None:
-    assert registered()["zendesk"] is ZendeskConnector
+def test_the_registered_zendesk_plugin_delivers_through_this_connector(zenpy_env: None) -> None:
+    zendesk = registry().get("zendesk")
+    assert "zendesk" in registry().built_in
+    assert zendesk.delivers
+    assert isinstance(zendesk.make_connector(mapping(), _env()), ZendeskConnector)
 
 
 def test_connector_for_builds_it_from_the_environment(zenpy_env: None) -> None:
@@ -1064,7 +1068,7 @@ def live_zendesk() -> Iterator[tuple[ZendeskState, dict[str, str]]]:
     """The sandbox seeded from the shipped catalog, and the env pointing the connector at it."""
     state = ZendeskState.from_catalog(load_catalog(MAPPINGS / "catalogs" / "zendesk.json"))
     with ZendeskSandbox(state) as sandbox:
-        yield state, {**zendesk_env(sandbox), "COLUMNS": "200"}
+        yield state, {**sandbox_settings(sandbox), "COLUMNS": "200"}
 
 
 def _resolve(mappings: Path, env: dict[str, str]) -> Result:

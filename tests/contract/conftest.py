@@ -1,6 +1,6 @@
 """The contract suite runs once per registered connector, each on its own platform harness.
 
-``harness`` is parametrized over ``connectors.base.registered()``; a registered connector
+``harness`` is parametrized over ``connectors.base.delivering_platforms()``; a connector
 without a harness in ``harness.py`` fails loudly instead of being silently left out.
 """
 
@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from baton.connectors.base import registered
+from baton.connectors.base import delivering_platforms
 from tests.contract.harness import HARNESSES, Harness
 
-PLATFORMS = sorted(registered())
+PLATFORMS = sorted(delivering_platforms())
 
 
 @pytest.fixture(params=PLATFORMS)

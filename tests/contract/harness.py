@@ -1,7 +1,7 @@
 """What the contract suite needs from each platform, and the harness of each.
 
 The suite in ``test_contract.py`` is written once against :class:`Harness`; ``conftest.py`` runs
-it for every connector in ``connectors.base.registered()``. A new platform adds one harness
+it for every platform in ``connectors.base.delivering_platforms()``. A new platform adds a harness
 here (start its sandbox seeded from ``mappings/catalogs/<platform>.json``, build its connector
 from the environment pointing at it, and the helpers below) and one line in ``HARNESSES``.
 """
@@ -19,6 +19,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from baton.connectors.base import Connector, connector_for
+from baton.connectors.zendesk.local import sandbox_settings
 from baton.core.catalog import load_catalog
 from baton.core.handoff import Handoff
 from baton.core.mapping import CompiledMapping, load_mapping, plan_requests
@@ -31,7 +32,6 @@ from baton.sandbox.zendesk import (
     ZendeskState,
     _encode_cursor,
 )
-from baton.webhooks.embedded import zendesk_env
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 
@@ -314,7 +314,7 @@ def zendesk_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     monkeypatch.setenv("ZENPY_FORCE_SCHEME", "unset")
     with ZendeskSandbox(state) as sandbox:
         env = {
-            **zendesk_env(sandbox),
+            **sandbox_settings(sandbox),
             "BATON_ZENDESK_WEBHOOK_SECRETS": ",".join(ZENDESK_SECRETS),
             "BATON_ZENDESK_RATE_LIMIT": "60000",
             "BATON_ZENDESK_TIMEOUT": "5",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -16,6 +15,7 @@ from rich.console import Console
 
 from baton.webhooks.demo import run_demo
 from baton.webhooks.embedded import free_port
+from tests.support.waiting import wait_for_disposition, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "handoffs" / "01-vip-refund-dispute.json"
@@ -58,8 +58,8 @@ def test_serve_sandbox_takes_a_handoff_to_a_ticket_and_back(tmp_path: Path) -> N
         "--sandbox",
         "--port",
         str(port),
-        "--sandbox-port",
-        str(sandbox_port),
+        "--sandbox-ports",
+        f"zendesk={sandbox_port}",
     ]
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -67,7 +67,7 @@ def test_serve_sandbox_takes_a_handoff_to_a_ticket_and_back(tmp_path: Path) -> N
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": "Bearer embedded-default-test-key"}
     try:
-        _wait_until_healthy(base)
+        wait_until_healthy(base)
         with httpx.Client(base_url=base, headers=headers, timeout=5) as client:
             posted = client.post(
                 "/v1/handoffs",
@@ -75,7 +75,7 @@ def test_serve_sandbox_takes_a_handoff_to_a_ticket_and_back(tmp_path: Path) -> N
                 headers={"Content-Type": "application/json"},
             )
             assert posted.status_code == 202
-            status = _wait_for(client, posted.json()["status_url"])
+            status = wait_for_disposition(client, posted.json()["status_url"])
         assert status["ticket"]["platform"] == "zendesk"
         assert status["disposition"]["outcome"] == "open"  # the sandbox's webhook came back
         assert status["delivery"]["attempts"] == 1
@@ -84,25 +84,3 @@ def test_serve_sandbox_takes_a_handoff_to_a_ticket_and_back(tmp_path: Path) -> N
         output = process.communicate(timeout=20)[0].decode()
     assert process.returncode == 0, output
     assert "embedded-default-test-key" not in output
-
-
-def _wait_until_healthy(base: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the service did not become healthy")
-
-
-def _wait_for(client: httpx.Client, status_url: str) -> dict[str, object]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        status: dict[str, object] = client.get(status_url).json()
-        if status.get("disposition"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"no disposition came back: {json.dumps(status)}")

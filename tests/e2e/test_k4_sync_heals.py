@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from baton.connectors.base import connector_for
+from baton.connectors.zendesk.local import sandbox_settings
 from baton.core.catalog import load_catalog
 from baton.core.delivery import delivery_workers
 from baton.core.handoff import parse_handoff
@@ -16,7 +17,6 @@ from baton.core.store import Store
 from baton.core.sync import run_sync
 from baton.sandbox.server import ZendeskSandbox
 from baton.sandbox.zendesk import ManualClock, ZendeskState
-from baton.webhooks.embedded import zendesk_env
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
@@ -35,7 +35,7 @@ def test_k4_after_days_of_lost_webhooks_one_sync_run_matches_the_platform(store:
     ]
     with ZendeskSandbox(state) as sandbox:  # no WebhookTarget: every webhook is lost
         connector = connector_for(
-            "zendesk", load_mapping(MAPPINGS, "zendesk"), zendesk_env(sandbox)
+            "zendesk", load_mapping(MAPPINGS, "zendesk"), sandbox_settings(sandbox)
         )
         for handoff in handoffs:
             store.add_handoff(handoff, "zendesk")

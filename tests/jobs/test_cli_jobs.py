@@ -120,7 +120,7 @@ def test_worker_with_no_platform_configured_exits_2(database: Database, store: S
     assert result.stderr.strip().splitlines() == [
         "zendesk: skipped, not configured (BATON_ZENDESK_URL is not set)",
         "error: no platform is configured: set the BATON_<PLATFORM>_* settings of at least "
-        "one of zendesk, salesforce, hubspot",
+        "one of zendesk",
     ]
 
 
@@ -372,7 +372,7 @@ def test_sandbox_serves_zendesk_and_prints_how_to_point_baton_at_it(database: Da
         )
 
     app = make_app(database, {}, wait=call_it_then_stop)
-    result = invoke(app, "sandbox", "--zendesk-port", str(port), "--rate-limit", "50")
+    result = invoke(app, "sandbox", "--sandbox-ports", f"zendesk={port}", "--rate-limit", "50")
     assert result.exit_code == 0, result.output
     [answer] = answers
     assert answer.status_code == 200
@@ -395,6 +395,6 @@ def test_sandbox_on_a_busy_port_exits_2(database: Database) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = invoke(make_app(database, {}), "sandbox", "--zendesk-port", str(port))
+        result = invoke(make_app(database, {}), "sandbox", "--sandbox-ports", str(port))
     assert result.exit_code == 2
     assert "cannot listen on 127.0.0.1:" in one_line_error(result)

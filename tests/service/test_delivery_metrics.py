@@ -19,9 +19,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from baton.connectors.zendesk.local import start_local_zendesk
+from baton.core.catalog import load_catalog
 from baton.core.store import Store
 from baton.sandbox.server import RunningServer, serve_in_thread
-from baton.webhooks.embedded import build_embedded, free_port, start_zendesk_sandbox
+from baton.webhooks.embedded import build_embedded, free_port
 from baton.webhooks.service import Service, service_with_worker
 from baton.webhooks.settings import ServiceSettings
 
@@ -48,7 +50,7 @@ def serve_with_worker(
 ) -> Iterator[Running]:
     """``baton serve``: the service with its worker, Zendesk enabled through the environment
     (pointed at a local sandbox)."""
-    zendesk = start_zendesk_sandbox(MAPPINGS)
+    zendesk = start_local_zendesk(load_catalog(MAPPINGS / "catalogs" / "zendesk.json"))
     try:
         for name, value in zendesk.env.items():
             monkeypatch.setenv(name, value)

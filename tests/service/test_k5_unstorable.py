@@ -211,7 +211,7 @@ def test_k5_unstorable_disposition_text_is_repaired_recorded_and_processed(
 @pytest.fixture
 def zendesk_harness(make_harness: Callable[..., Any], store: Any, known: Any) -> Iterator[Any]:
     """A harness on each backend whose webhook source is the real Zendesk connector."""
-    zendesk = pytest.importorskip("baton.connectors.zendesk")
+    zendesk = pytest.importorskip("baton.connectors.zendesk.connector")
     env = {
         "BATON_ZENDESK_SUBDOMAIN": "baton-k5",
         "BATON_ZENDESK_EMAIL": "baton@example.com",

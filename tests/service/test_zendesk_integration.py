@@ -31,7 +31,7 @@ from baton.sandbox.zendesk import ManualClock, WebhookTarget, ZendeskState
 from baton.webhooks.service import build_service
 
 zendesk = pytest.importorskip(
-    "baton.connectors.zendesk", reason="connectors/zendesk/ does not import yet"
+    "baton.connectors.zendesk.connector", reason="connectors/zendesk/ does not import yet"
 )
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"

@@ -9,10 +9,10 @@ from urllib.parse import quote
 
 import pytest
 
+from baton.connectors.zendesk.facts import PRIORITIES, TICKET_TYPES
 from baton.core.catalog import Catalog, load_catalog
 from baton.core.handoff import Handoff, parse_handoff
 from baton.core.mapping import Plan, load_mapping, plan_requests
-from baton.core.mapping.facts import ZENDESK_PRIORITIES, ZENDESK_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
@@ -75,9 +75,9 @@ def test_zendesk_create_request(example: Path) -> None:
     assert ticket["external_id"] == handoff.id
     assert ticket["comment"]["public"] is False
     assert "Summary" in ticket["comment"]["html_body"]
-    assert ticket["priority"] in ZENDESK_PRIORITIES
+    assert ticket["priority"] in PRIORITIES
     assert ticket["priority"] == handoff.priority  # the shipped map is the identity
-    assert ticket["type"] in ZENDESK_TYPES
+    assert ticket["type"] in TICKET_TYPES
     group = catalog.group(EXPECTED_ROUTES[example.name][0])
     assert group is not None
     assert ticket["group_id"] == group.id

@@ -22,10 +22,11 @@ from markupsafe import escape
 
 from baton.core.handoff import Customer, Handoff, Platform, parse_handoff
 from baton.core.mapping import CompiledMapping, Plan, load_mapping, plan_requests
-from baton.core.mapping.facts import NOTE_IS_HTML, SizeLimit
+from baton.core.mapping.limits import SizeLimit
 from baton.core.mapping.note import identity_warning
 from baton.core.mapping.render import IDENTITY_UNVERIFIED_TAG
 from baton.core.mapping.spec import FallbackRequester, UnverifiedRequester
+from baton.core.plugin import plugin as platform_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
@@ -103,7 +104,7 @@ def check_tag_and_warning(
     if policy_applies(policy, authenticated):
         assert IDENTITY_UNVERIFIED_TAG in tags
         warning = identity_warning(
-            html=NOTE_IS_HTML[platform], claimed_is_requester=policy == "tag"
+            html=platform_plugin(platform).note_is_html, claimed_is_requester=policy == "tag"
         )
         assert note.startswith(warning)
     else:
@@ -188,7 +189,7 @@ def test_c7_the_warning_quotes_nothing_from_the_handoff(platform: Platform) -> N
     for policy in ("tag", "anonymous"):
         _, note = tags_and_note(platform, plan(platform, policy, planted))
         warning = identity_warning(
-            html=NOTE_IS_HTML[platform], claimed_is_requester=policy == "tag"
+            html=platform_plugin(platform).note_is_html, claimed_is_requester=policy == "tag"
         )
         assert note.startswith(warning)
         for value in ("4242", "sk-live", "219-09"):
@@ -220,7 +221,9 @@ def test_c7_the_warned_note_still_fits_the_limit(
     _, note = tags_and_note(platform, result)
     assert limit.measure(note) <= room
     assert note.startswith(
-        identity_warning(html=NOTE_IS_HTML[platform], claimed_is_requester=policy == "tag")
+        identity_warning(
+            html=platform_plugin(platform).note_is_html, claimed_is_requester=policy == "tag"
+        )
     )
 
 
