@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
@@ -18,8 +18,9 @@ from baton.core.catalog import Catalog
 from baton.core.errors import IdempotencyConflict
 from baton.core.handoff import Handoff
 from baton.core.mapping import CompiledMapping, load_mapping
+from baton.core.mapping.note import carries_note_marker
 from baton.core.plugin import registry, require_settings
-from baton.core.ports import ChangePage, TicketRef, WebhookEvent
+from baton.core.ports import ChangePage, TicketRef, WebhookEvent, WebhookReply
 from baton.core.ports import Connector as PlatformConnector
 
 
@@ -42,11 +43,15 @@ class Connector(ABC):
         """
 
     @abstractmethod
-    def create_ticket(self, handoff: Handoff, *, first_attempt: bool = True) -> TicketRef:
+    def create_ticket(
+        self, handoff: Handoff, *, first_attempt: bool = True, use_backup: bool = False
+    ) -> TicketRef:
         """Create the ticket for ``handoff`` exactly once, whatever happened before.
 
         ``first_attempt=False``: an earlier attempt may have reached the platform; find its
-        ticket before creating one.
+        ticket before creating one. ``use_backup=True``: send it to the mapping's backup
+        target (``plan_requests(..., use_backup=True)``); raise TargetRefused, with the backup's
+        label unless it was the target refused, when the platform refuses the target.
         """
 
     @abstractmethod
@@ -66,6 +71,10 @@ class Connector(ABC):
     @abstractmethod
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         """The events in a verified webhook body."""
+
+    def acknowledge(self, received: int, duplicates: int) -> WebhookReply | None:
+        """The answer to a recorded webhook; None (the default): Baton's JSON answer."""
+        return None
 
     @abstractmethod
     def changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
@@ -87,6 +96,25 @@ def found_ticket(connector: Connector, ids: Sequence[str]) -> TicketRef | None:
     if not ids:
         return None
     return TicketRef(connector.platform, ids[0], connector.ticket_url(ids[0]), created=False)
+
+
+def post_note_once(
+    handoff_id: str,
+    *,
+    first_attempt: bool,
+    existing_notes: Callable[[], Iterable[str]],
+    post: Callable[[], object],
+) -> bool:
+    """Post a separate note exactly once (RELIABILITY O7); True when it was posted now.
+
+    A first attempt posts at once, at no extra call. A retry — an earlier attempt may have
+    posted it before the outcome was lost — first reads the ticket's notes and posts only when
+    none carries this handoff's marker (:func:`baton.core.mapping.note.note_marker`).
+    """
+    if not first_attempt and any(carries_note_marker(t, handoff_id) for t in existing_notes()):
+        return False
+    post()
+    return True
 
 
 def delivering_platforms() -> list[str]:

@@ -18,7 +18,12 @@ AccessDenied (401/403)                 the platform is paused for ``policy.pause
                                        the row goes back and the refused call's attempt is
                                        refunded; rows of the batch not yet tried go back
                                        untouched
-IdempotencyConflict, FatalError        dead-lettered with a short reason (O3)
+TargetRefused, and the mapping has a   one more call at once, on the backup target
+backup target the refused create did   (``use_backup=True``, same idempotency key),
+not use                                counted like any other (while ``max_attempts``
+                                       allows); the ticket link records the backup route
+IdempotencyConflict, FatalError        dead-lettered with a short reason (O3); so is a
+                                       TargetRefused without a backup, or of the backup
 unreadable stored body                 dead-lettered, no attempt counted
 LeaseLost                              someone else owns the row now: left alone (when it
                                        is noticed while counting, no call is made)
@@ -54,6 +59,7 @@ from baton.core.errors import (
     FatalError,
     PlatformError,
     RetryableError,
+    TargetRefused,
     ValidationError,
 )
 from baton.core.handoff import Handoff, load_stored_handoff
@@ -84,6 +90,13 @@ class DeliveryMetrics:
             ["platform", "result"],
             registry=registry,
         )
+        self.backups = Counter(
+            "baton_delivery_backups",
+            "Creates sent to the mapping's backup target after the platform refused the "
+            "chosen one, by platform.",
+            ["platform"],
+            registry=registry,
+        )
         self.attempt_seconds = Histogram(
             "baton_delivery_attempt_seconds",
             "Duration of one create-ticket call, by platform.",
@@ -100,9 +113,11 @@ def default_owner() -> str:
 @dataclass
 class _Tries:
     """Attempts of one delivery as the current claim goes: ``counted`` is the row's count
-    (every claim's calls), updated as each call of this claim is counted."""
+    (every claim's calls), updated as each call of this claim is counted; ``backup`` is set
+    once the platform refused the chosen target, so later calls go to the backup target."""
 
     counted: int
+    backup: bool = False
 
 
 class _Interrupted(Exception):
@@ -242,7 +257,13 @@ class DeliveryWorker:
         try:
             ref = self._create(claim, handoff, self.creators[platform], tries)
             self.store.complete_delivery(
-                claim.delivery_id, self.owner, ticket_id=ref.ticket_id, ticket_url=ref.url
+                claim.delivery_id,
+                self.owner,
+                ticket_id=ref.ticket_id,
+                ticket_url=ref.url,
+                route=ref.route,
+                target=ref.target,
+                backup=ref.backup,
             )
         except LeaseLost:
             log.info("delivery %d: lease lost; another worker owns it", claim.delivery_id)
@@ -251,6 +272,9 @@ class DeliveryWorker:
             # Only a platform call raises it: refund the attempt counted for that call.
             self._pause(platform, exc)
             self._settle(claim, "paused", self._release_paused, claim, _reason(exc), True)
+        except TargetRefused as exc:
+            prefix = "backup target refused too: " if tries.backup else ""
+            self._settle(claim, "dead", self._dead, claim, prefix + _reason(exc))
         except (FatalError, ValidationError) as exc:  # IdempotencyConflict included (O3)
             self._settle(claim, "dead", self._dead, claim, _reason(exc))
         except RetryableError as exc:
@@ -272,24 +296,33 @@ class DeliveryWorker:
 
         Each call is counted in the store first (LeaseLost stops everything before the call);
         ``tries.counted`` follows the count. Quick retries stop once ``max_attempts`` calls
-        were made.
+        were made. A TargetRefused that offers a backup target is followed at once by one call
+        on it (see :meth:`_to_backup`); later calls of this claim stay on the backup.
         """
         last: list[RetryableError] = []
 
-        def attempt() -> TicketRef:
+        def call() -> TicketRef:
             tries.counted = self.store.count_attempt(claim.delivery_id, self.owner)
             # Any earlier call (another claim, a crashed worker, an in-process try) may have
             # reached the platform: only the very first may skip looking for its ticket.
             first = tries.counted == 1
             started = time.perf_counter()
             try:
-                return creator.create_ticket(handoff, first_attempt=first)
+                return creator.create_ticket(handoff, first_attempt=first, use_backup=tries.backup)
             except RetryableError as exc:
                 last[:] = [exc]
                 raise
             finally:
                 elapsed = time.perf_counter() - started
                 self._metrics.attempt_seconds.labels(claim.platform).observe(elapsed)
+
+        def attempt() -> TicketRef:
+            try:
+                return call()
+            except TargetRefused as exc:
+                if not self._to_backup(claim, tries, exc):
+                    raise
+            return call()
 
         def before_sleep(state: RetryCallState) -> None:
             log.info(
@@ -311,6 +344,25 @@ class DeliveryWorker:
             return retrying(attempt)
         except _Interrupted:
             raise last[0] from None
+
+    def _to_backup(self, claim: ClaimedDelivery, tries: _Tries, exc: TargetRefused) -> bool:
+        """Whether to follow ``exc`` with a call on the backup target; sets ``tries.backup``.
+
+        Only when the refusal names a backup (the mapping has one and this create did not use
+        it), once per claim, and while ``max_attempts`` allows another call.
+        """
+        if exc.backup is None or tries.backup or tries.counted >= self.policy.max_attempts:
+            return False
+        tries.backup = True
+        self._metrics.backups.labels(claim.platform).inc()
+        log.warning(
+            "delivery %d (%s): %s; trying the backup target (%s)",
+            claim.delivery_id,
+            claim.platform,
+            _reason(exc),
+            exc.backup,
+        )
+        return True
 
     def _interruptible_sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):

@@ -12,7 +12,8 @@
         ├── RetryableError          try again later (429, 5xx, timeouts); carries retry_after
         └── FatalError              retrying the same call cannot succeed (other 4xx)
             ├── AccessDenied        401/403: credentials or permissions; pause the connection
-            └── IdempotencyConflict the idempotency key matched something else; never a success
+            ├── IdempotencyConflict the idempotency key matched something else; never a success
+            └── TargetRefused       the platform refused the routing target (group, assignee …)
 
 Messages say what was wrong and where. They never carry a secret or transcript text: callers
 build them from field paths and short codes, not from the input values.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class BatonError(Exception):
@@ -147,3 +149,21 @@ class IdempotencyConflict(FatalError):
     A subclass of FatalError so that every path that dead-letters fatal errors also catches
     this one; it is never treated as a success.
     """
+
+
+class TargetRefused(FatalError):
+    """The platform refused the create's routing target (a deleted group, an inactive agent …).
+
+    Nothing was created. ``fields`` names the refused target fields (the platform's own names).
+    ``backup`` is the label of the mapping's backup target when the refused create did not use
+    it, so that the delivery worker can try once more on it; None when there is none (or it was
+    the backup that was refused). Dead-lettered like any FatalError otherwise.
+    """
+
+    def __init__(
+        self, message: str, *, fields: Sequence[str] = (), backup: str | None = None, **where: Any
+    ) -> None:
+        """``where``: PlatformError's ``platform`` (required), ``status`` and ``code``."""
+        super().__init__(message, **where)
+        self.fields: tuple[str, ...] = tuple(fields)
+        self.backup = backup

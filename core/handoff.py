@@ -50,7 +50,7 @@ HANDOFF_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 HandoffId = Annotated[str, StringConstraints(pattern=HANDOFF_ID_PATTERN)]
 _HANDOFF_ID = re.compile(HANDOFF_ID_PATTERN)
 
-PLATFORM_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+PLATFORM_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,15}$"  # the store keeps 16 characters
 # A platform's registered name (core.plugin checks it against the registry where it matters).
 Platform = Annotated[str, StringConstraints(pattern=PLATFORM_NAME_PATTERN)]
 

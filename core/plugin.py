@@ -140,6 +140,11 @@ class PlatformPlugin:
     """The pydantic model of ``<name>.yaml``: a ``MappingBase`` with ``platform: Literal[name]``."""
     note_limit: ClassVar[SizeLimit]
     note_is_html: ClassVar[bool] = True
+    separate_note: ClassVar[bool] = False
+    """True when the note is a request of its own after the create, with no idempotency key of
+    its own: the note then opens with a marker naming the handoff, and the connector posts it
+    with ``connectors.base.post_note_once`` (RELIABILITY O7). False: the note travels in the
+    create itself (Zendesk's first comment) and is exactly-once with it."""
     native_tags: ClassVar[bool] = True
     """False: the mapping must name a text field (``tags.field``) to hold tags."""
     priority_field: ClassVar[str | None] = None

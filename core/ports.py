@@ -22,12 +22,20 @@ from baton.core.handoff import Handoff, Platform
 
 @dataclass(frozen=True)
 class TicketRef:
-    """The platform's ticket for a handoff."""
+    """The platform's ticket for a handoff.
+
+    ``route`` and ``target`` label where the create sent it (``"VIP billing (backup)"``,
+    ``"group General Support"``), ``backup`` says it was the mapping's backup target; None
+    when the connector cannot tell.
+    """
 
     platform: Platform
     ticket_id: str
     url: str | None
     created: bool = True
+    route: str | None = None
+    target: str | None = None
+    backup: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -58,11 +66,14 @@ class TicketCreator(Protocol):
         """The platform this creates tickets on."""
         ...
 
-    def create_ticket(self, handoff: Handoff, *, first_attempt: bool = True) -> TicketRef:
+    def create_ticket(
+        self, handoff: Handoff, *, first_attempt: bool = True, use_backup: bool = False
+    ) -> TicketRef:
         """Create the ticket, or find the one an earlier attempt created.
 
         ``first_attempt=False`` says an earlier attempt may have reached the platform (a crash,
         a lost response): the connector must look for that ticket before creating one.
+        ``use_backup=True`` sends it to the mapping's backup target (after a TargetRefused).
         """
         ...
 
@@ -80,8 +91,24 @@ class ChangeFeed(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class WebhookReply:
+    """The answer a platform expects to a webhook it delivered (e.g. a SOAP acknowledgement)."""
+
+    body: bytes
+    media_type: str
+    status: int = 200
+
+
 class WebhookSource(Protocol):
-    """Proves an inbound webhook authentic and reads it."""
+    """Proves an inbound webhook authentic, reads it, and says how to acknowledge it.
+
+    How a route authenticates is the source's own: a signature with a timestamp window, a
+    signature over the public URL, or an unsigned message whose organisation id is checked and
+    whose URL ends in a secret path segment (``/webhooks/<platform>/<secret>``: ``url`` then
+    carries that segment). Whatever the scheme, only a clean return of ``verify_webhook``
+    proves a body authentic.
+    """
 
     @property
     def platform(self) -> Platform:
@@ -99,6 +126,10 @@ class WebhookSource(Protocol):
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         """The events in a verified body; PayloadError when it cannot be read."""
+        ...
+
+    def acknowledge(self, received: int, duplicates: int) -> WebhookReply | None:
+        """The answer to a recorded webhook; None: Baton's JSON ``{received, duplicates}``."""
         ...
 
 

@@ -46,13 +46,14 @@ from baton.core.disposition import Disposition, latest
 from baton.core.errors import BatonError, ConfigError, IdempotencyConflict
 from baton.core.handoff import Handoff, comparison_digest, load_stored_handoff
 from baton.core.settings import DATABASE_URL_ENV, database_url, masked_url, normalize_database_url
+from baton.core.store_inbox import InboxTables
 from baton.core.tables import (
+    ROUTE_CHARS,
+    TARGET_CHARS,
     Base,
     DeliveryRow,
     DispositionRow,
     HandoffRow,
-    InboundEventRow,
-    QuarantineRow,
     SyncCursorRow,
     SyncLockRow,
     TicketLinkRow,
@@ -115,13 +116,17 @@ class DeliveryView:
 
 @dataclass(frozen=True)
 class TicketLink:
-    """The ticket (or case) a handoff became."""
+    """The ticket (or case) a handoff became, and the route and target its create used
+    (``backup``: the mapping's backup target); those three are None when not recorded."""
 
     handoff_id: str
     platform: str
     ticket_id: str
     ticket_url: str | None
     created_at: datetime
+    route: str | None = None
+    target: str | None = None
+    backup: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,7 @@ def _release(row: DeliveryRow, state: str, error: str | None = None) -> None:
         row.last_error = _short(error)
 
 
-class Store:
+class Store(InboxTables):
     """Baton's database. Thread-safe: share one per process."""
 
     def __init__(self, url: str | None = None, **engine_kwargs: Any) -> None:
@@ -367,16 +372,26 @@ class Store:
             return row.attempts
 
     def complete_delivery(
-        self, delivery_id: int, owner: str, *, ticket_id: str, ticket_url: str | None
+        self,
+        delivery_id: int,
+        owner: str,
+        *,
+        ticket_id: str,
+        ticket_url: str | None,
+        route: str | None = None,
+        target: str | None = None,
+        backup: bool | None = None,
     ) -> None:
         """Record the ticket a delivery made: link, delivery and handoff in one transaction.
 
+        ``route`` and ``target`` label where the create sent the ticket (cut to their columns'
+        sizes), ``backup`` whether that was the mapping's backup target.
         Raises :class:`LeaseLost` if ``owner`` no longer holds the lease, and
         :class:`IdempotencyConflict` if the handoff or the ticket is already linked elsewhere.
         """
         with self.session() as session:
             row = self._leased(session, delivery_id, owner)
-            _link(session, row, ticket_id, ticket_url)
+            _link(session, row, ticket_id, ticket_url, _Routed(route, target, backup))
             _release(row, "delivered")
             _set_handoff_status(session, row.handoff_id, "delivered")
 
@@ -469,8 +484,23 @@ class Store:
             if row is None:
                 return None
             return TicketLink(
-                row.handoff_id, row.platform, row.ticket_id, row.ticket_url, row.created_at
+                row.handoff_id,
+                row.platform,
+                row.ticket_id,
+                row.ticket_url,
+                row.created_at,
+                route=row.route,
+                target=row.target,
+                backup=row.backup,
             )
+
+    def with_handoff(self, d: Disposition, *, session: Session) -> Disposition:
+        """``d`` linked to the handoff its ticket was made for, when it names none and Baton
+        made the ticket (the one place webhooks and sync link an observation)."""
+        if d.handoff_id is not None:
+            return d
+        handoff_id = self.handoff_for_ticket(d.platform, d.ticket_id, session=session)
+        return d if handoff_id is None else d.model_copy(update={"handoff_id": handoff_id})
 
     def handoff_for_ticket(
         self, platform: str, ticket_id: str, *, session: Session | None = None
@@ -486,50 +516,6 @@ class Store:
             return session.scalars(stmt).one_or_none()
         with self.reading() as own:
             return own.scalars(stmt).one_or_none()
-
-    # --- inbound ------------------------------------------------------------------------
-
-    def record_inbound_event(self, platform: str, event_id: str, body: bytes) -> bool:
-        """Put a verified webhook event in the inbox, in its own transaction.
-
-        True when new; False when ``(platform, event_id)`` was already there. The unique
-        constraint decides, so concurrent deliveries of one event store one row (D2).
-        """
-        try:
-            with self.session() as session:
-                session.add(
-                    InboundEventRow(
-                        platform=platform,
-                        event_id=event_id,
-                        received_at=utcnow(),
-                        body=body,
-                        state="received",
-                    )
-                )
-        except IntegrityError:
-            if not self._has_inbound_event(platform, event_id):
-                raise
-            return False
-        return True
-
-    def _has_inbound_event(self, platform: str, event_id: str) -> bool:
-        stmt = select(InboundEventRow.id).where(
-            InboundEventRow.platform == platform, InboundEventRow.event_id == event_id
-        )
-        with self.reading() as session:
-            return session.scalars(stmt).first() is not None
-
-    def quarantine(self, platform: str, reason: str, body: bytes) -> None:
-        """Keep a signed but unreadable payload as received (RELIABILITY A7).
-
-        ``reason`` must not contain payload text; it is cut to 500 characters.
-        """
-        with self.session() as session:
-            session.add(
-                QuarantineRow(
-                    platform=platform, received_at=utcnow(), reason=_short(reason), body=body
-                )
-            )
 
     # --- dispositions -------------------------------------------------------------------
 
@@ -692,7 +678,22 @@ def _new_delivery(handoff_id: str, platform: str, now: datetime) -> dict[str, An
     }
 
 
-def _link(session: Session, row: DeliveryRow, ticket_id: str, ticket_url: str | None) -> None:
+@dataclass(frozen=True)
+class _Routed:
+    """Where a ticket's create sent it, as the ticket link records it."""
+
+    route: str | None
+    target: str | None
+    backup: bool | None
+
+
+def _link(
+    session: Session,
+    row: DeliveryRow,
+    ticket_id: str,
+    ticket_url: str | None,
+    routed: _Routed,
+) -> None:
     handoff_id, platform = row.handoff_id, row.platform  # a failed flush expires `row`
     existing = session.get(TicketLinkRow, handoff_id)
     if existing is not None:
@@ -708,6 +709,9 @@ def _link(session: Session, row: DeliveryRow, ticket_id: str, ticket_url: str | 
             ticket_id=ticket_id,
             ticket_url=ticket_url,
             created_at=utcnow(),
+            route=None if routed.route is None else routed.route[:ROUTE_CHARS],
+            target=None if routed.target is None else routed.target[:TARGET_CHARS],
+            backup=routed.backup,
         )
     )
     try:

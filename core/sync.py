@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from baton.core.disposition import Disposition
 from baton.core.errors import BatonError, PayloadError
 from baton.core.ports import ChangeFeed, ChangePage
 from baton.core.storable import is_storable
@@ -133,22 +132,14 @@ def _apply_page(store: Store, session: Session, page: ChangePage) -> _PageCounts
     applied = duplicates = 0
     unlinked: list[str] = []
     for disposition in page.dispositions:
-        linked = _linked(store, session, disposition)
-        if linked is None:
+        linked = store.with_handoff(disposition, session=session)
+        if linked.handoff_id is None:  # a ticket Baton did not create
             unlinked.append(disposition.ticket_id)
         elif store.add_disposition(linked, session=session):
             applied += 1
         else:
             duplicates += 1
     return _PageCounts(applied, duplicates, unlinked)
-
-
-def _linked(store: Store, session: Session, d: Disposition) -> Disposition | None:
-    """``d`` with its handoff id, or None for a ticket Baton did not create."""
-    if d.handoff_id is not None:
-        return d
-    handoff_id = store.handoff_for_ticket(d.platform, d.ticket_id, session=session)
-    return None if handoff_id is None else d.model_copy(update={"handoff_id": handoff_id})
 
 
 def _add(summary: SyncSummary, page: ChangePage, counts: _PageCounts) -> None:

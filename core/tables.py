@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -39,6 +40,8 @@ NAMING_CONVENTION = {
 HANDOFF_STATUSES = ("received", "delivered", "failed")
 DELIVERY_STATES = ("pending", "leased", "delivered", "dead")
 INBOUND_STATES = ("received", "processed", "failed")
+ROUTE_CHARS = 256  # a ticket link's route label (a rule name of up to 200, " (backup)")
+TARGET_CHARS = 512  # a ticket link's target label ("group …, agent …")
 
 
 def utcnow() -> datetime:
@@ -137,6 +140,11 @@ class TicketLinkRow(Base):
     ticket_id: Mapped[str] = mapped_column(String(64))
     ticket_url: Mapped[str | None] = mapped_column(String(2048))
     created_at: Mapped[datetime]
+    # The route and target the create used, and whether that was the mapping's backup target;
+    # NULL for links made before they were recorded, or when the connector could not tell.
+    route: Mapped[str | None] = mapped_column(String(ROUTE_CHARS))
+    target: Mapped[str | None] = mapped_column(String(TARGET_CHARS))
+    backup: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class InboundEventRow(Base):

@@ -14,6 +14,13 @@ the outermost ASGI layer of a sandbox app:
                       ``seconds``: a window in which the platform has the write and the client
                       does not know it yet (where a crash test kills the client)
 
+``FaultQueue.add_random(RandomFault(fault, probability, seed))`` sets a standing rule instead: each
+request matching ``fault`` (when no queued fault does) gets it with ``probability``, drawn from the
+rule's own ``random.Random(seed)``, so a seeded rule faults the same requests on every run.
+
+The middleware notes the kind of fault it applied in ``scope["sandbox.fault"]``, for the request
+log around it.
+
 Dropping a connection needs the server: ``sandbox.server.serve_in_thread`` registers an aborter on
 ``app.state.abort_connection``. Without one (e.g. an in-process test client) the middleware falls
 back to breaking the response mid-way, which clients also see as a failed request.
@@ -23,11 +30,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+FAULT_SCOPE_KEY = "sandbox.fault"
 
 FaultKind = Literal[
     "status", "rate_limit", "latency", "reset", "drop_after_commit", "latency_after_commit"
@@ -75,13 +85,68 @@ class Fault:
         method_ok = self.method == "*" or self.method.upper() == method.upper()
         return method_ok and self._pattern.search(path) is not None
 
+    def describe(self) -> dict[str, Any]:
+        """The fault as plain JSON-ready data."""
+        return {
+            "kind": self.kind,
+            "method": self.method,
+            "path_regex": self.path_regex,
+            "times": self.times,
+            "status": self.status,
+            "body": self.body,
+            "headers": dict(self.headers),
+            "retry_after": self.retry_after,
+            "seconds": self.seconds,
+        }
+
+
+@dataclass
+class RandomFault:
+    """A standing rule: each request ``fault`` matches gets it with ``probability`` (0 < p ≤ 1).
+
+    ``fault.times`` is ignored; the rule stays until cleared. Draws come from the rule's own
+    generator seeded with ``seed``, so the same requests in the same order fault the same way.
+    """
+
+    fault: Fault
+    probability: float
+    seed: int | None = None
+    matched: int = 0
+    applied: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.probability <= 1:
+            raise ValueError("probability must be above 0 and at most 1")
+        self._draws = random.Random(self.seed)  # noqa: S311 - fault sampling, not security
+
+    def draw(self) -> bool:
+        """Count a matching request and decide whether it gets the fault."""
+        self.matched += 1
+        hit = self._draws.random() < self.probability
+        self.applied += int(hit)
+        return hit
+
+    def describe(self) -> dict[str, Any]:
+        """The rule as plain JSON-ready data, with how often it matched and applied."""
+        params = self.fault.describe()
+        del params["times"]
+        return {
+            **params,
+            "probability": self.probability,
+            "seed": self.seed,
+            "matched": self.matched,
+            "applied": self.applied,
+        }
+
 
 class FaultQueue:
-    """Thread-safe ordered queue of faults; consumed in the order they were added."""
+    """Thread-safe ordered queue of faults, consumed in the order they were added, and the
+    standing random rules consulted when no queued fault matches."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._random: list[RandomFault] = []
         self.applied: list[tuple[str, str, str]] = []
 
     def add(self, fault: Fault) -> Fault:
@@ -90,16 +155,34 @@ class FaultQueue:
             self._faults.append(fault)
         return fault
 
-    def take(self, method: str, path: str) -> Fault | None:
-        """Consume one use of the first fault matching the request, if any."""
+    def add_random(self, rule: RandomFault) -> RandomFault:
+        """Set a standing random rule; returns it."""
         with self._lock:
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    fault.times -= 1
-                    if fault.times == 0:
-                        self._faults.remove(fault)
-                    self.applied.append((fault.kind, method, path))
-                    return fault
+            self._random.append(rule)
+        return rule
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """Consume one use of the first queued fault matching the request; failing that, let
+        each matching random rule draw in turn. None when the request goes through."""
+        with self._lock:
+            fault = self._take_queued(method, path) or self._draw_random(method, path)
+            if fault is not None:
+                self.applied.append((fault.kind, method, path))
+            return fault
+
+    def _take_queued(self, method: str, path: str) -> Fault | None:
+        for fault in self._faults:
+            if fault.matches(method, path):
+                fault.times -= 1
+                if fault.times == 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def _draw_random(self, method: str, path: str) -> Fault | None:
+        for rule in self._random:
+            if rule.fault.matches(method, path) and rule.draw():
+                return rule.fault
         return None
 
     def pending(self) -> list[Fault]:
@@ -107,10 +190,16 @@ class FaultQueue:
         with self._lock:
             return list(self._faults)
 
+    def random_rules(self) -> list[RandomFault]:
+        """The standing random rules."""
+        with self._lock:
+            return list(self._random)
+
     def clear(self) -> None:
-        """Forget every queued fault."""
+        """Forget every queued fault and every random rule."""
         with self._lock:
             self._faults.clear()
+            self._random.clear()
 
 
 def _encode_body(body: Any, default: str) -> tuple[bytes, bytes]:
@@ -147,6 +236,7 @@ class FaultMiddleware:
         if fault is None:
             await self.app(scope, receive, send)
             return
+        scope[FAULT_SCOPE_KEY] = fault.kind
         handler = _HANDLERS[fault.kind]
         await handler(self, fault, scope, receive, send)
 

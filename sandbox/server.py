@@ -1,4 +1,9 @@
-"""Serve a sandbox (any ASGI app) on a local port in a background thread."""
+"""Serve a sandbox (any ASGI app) on a local port in a background thread.
+
+Platform-free: each platform's sandbox wraps this (``baton.sandbox.zendesk.ZendeskSandbox``).
+That name stays importable from here too, resolved on first use so this module imports no
+platform.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,12 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import uvicorn
 
-from baton.sandbox.zendesk import ZendeskState, create_app
+if TYPE_CHECKING:
+    from baton.sandbox.zendesk.sandbox import ZendeskSandbox
 
 _START_TIMEOUT = 10.0
 
@@ -114,63 +120,13 @@ def serve_in_thread(
     return running
 
 
-class ZendeskSandbox:
-    """A ``ZendeskState`` served over HTTP: ``start()``/``stop()`` or use as a context manager."""
+def __getattr__(name: str) -> Any:
+    """``ZendeskSandbox``, where it used to live, imported when asked for."""
+    if name == "ZendeskSandbox":
+        from baton.sandbox.zendesk.sandbox import ZendeskSandbox
 
-    def __init__(self, state: ZendeskState, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.state = state
-        self.app = create_app(state)
-        self._host = host
-        self._port = port
-        self._running: RunningServer | None = None
+        return ZendeskSandbox
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    def start(self) -> ZendeskSandbox:
-        """Serve the app and start webhook delivery."""
-        if self._running is None:
-            self._running = serve_in_thread(self.app, self._host, self._port)
-            self.state.webhooks.start()
-        return self
 
-    def stop(self) -> None:
-        """Stop serving and stop webhook delivery."""
-        if self._running is not None:
-            self._running.stop()
-            self._running = None
-        self.state.webhooks.stop()
-
-    @property
-    def running(self) -> RunningServer:
-        """The running server; raises if not started."""
-        if self._running is None:
-            raise RuntimeError("ZendeskSandbox is not started")
-        return self._running
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        return self.running.base_url
-
-    @property
-    def netloc(self) -> str:
-        """``127.0.0.1:PORT`` (the value for ``ZENPY_FORCE_NETLOC``)."""
-        return self.running.netloc
-
-    @property
-    def credentials(self) -> dict[str, str]:
-        """``email``, ``token`` and ``subdomain`` as zenpy takes them."""
-        return {
-            "email": self.state.email,
-            "token": self.state.token,
-            "subdomain": self.state.subdomain,
-        }
-
-    def __enter__(self) -> ZendeskSandbox:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+__all__ = ["RunningServer", "ServedApp", "ZendeskSandbox", "serve_in_thread"]

@@ -41,7 +41,7 @@ from baton.core.handoff import (
 )
 from baton.core.mapping import REDACTION_FILE
 from baton.core.redact import Redactor, default_redactor, load_rules
-from baton.core.store import Store
+from baton.core.store import Store, TicketLink
 from baton.core.tables import DeliveryRow, HandoffRow
 from baton.webhooks.auth import (
     STORE_ERRORS,
@@ -91,6 +91,20 @@ def load_redactor(mappings_dir: Path) -> Redactor:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def _ticket_doc(link: TicketLink) -> dict[str, Any]:
+    """The status document's ``ticket``: where it is, and the route and target its create
+    used (``backup``: the mapping's backup target, after the platform refused the chosen one;
+    all three null when not recorded)."""
+    return {
+        "platform": link.platform,
+        "id": link.ticket_id,
+        "url": link.ticket_url,
+        "route": link.route,
+        "target": link.target,
+        "backup": link.backup,
+    }
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -330,9 +344,7 @@ class HandoffIntake:
             "platform": platform,
             "status": status,
             "delivery": delivery_doc,
-            "ticket": None
-            if link is None
-            else {"platform": link.platform, "id": link.ticket_id, "url": link.ticket_url},
+            "ticket": None if link is None else _ticket_doc(link),
             "disposition": None if current is None else current.model_dump(mode="json"),
             "history": [d.model_dump(mode="json") for d in history],
         }

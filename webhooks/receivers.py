@@ -37,6 +37,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -44,6 +45,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from baton.core.errors import PayloadError, VerificationError
+from baton.core.inbox import inbox_body
 from baton.core.ports import WebhookEvent, WebhookSource
 from baton.core.storable import storable, unstorable_reason
 from baton.core.store import Store
@@ -124,34 +126,54 @@ class WebhookReceiver:
         self.clock = clock or _utcnow
 
     def router(self) -> APIRouter:
-        """The route, ready for ``app.include_router``."""
+        """The routes, ready for ``app.include_router``: ``/webhooks/{platform}`` and, for
+        senders that sign nothing and authenticate by a secret URL, ``/webhooks/{platform}/
+        {secret}`` (the source checks the segment; it is never logged)."""
         router = APIRouter(tags=["webhooks"])
-        router.add_api_route(
-            "/webhooks/{platform}",
-            self.receive,
-            methods=["POST"],
-            summary="Receive a platform's signed webhook",
-            response_model=None,
-            openapi_extra={
+        common: dict[str, Any] = {
+            "methods": ["POST"],
+            "response_model": None,
+            "openapi_extra": {
                 "requestBody": {
                     "required": True,
-                    "description": "The platform's webhook body, exactly as it signed it.",
+                    "description": "The platform's webhook body, exactly as it sent it.",
                     "content": {"application/octet-stream": {"schema": {}}},
                 }
             },
-            responses={
-                200: {"description": "Recorded: `{received, duplicates}`."},
-                400: {"description": "Signed but unreadable: kept in quarantine."},
+            "responses": {
+                200: {
+                    "description": "Recorded: `{received, duplicates}`, or the platform's "
+                    "own acknowledgement (e.g. SOAP)."
+                },
+                400: {"description": "Authentic but unreadable: kept in quarantine."},
                 401: {"description": "Not proven authentic; nothing stored."},
                 404: {"description": "No webhook source for this platform."},
                 413: {"description": "Body over the size limit; not read."},
                 503: {"description": "Store unreachable; nothing acknowledged; retry."},
             },
+        }
+        router.add_api_route(
+            "/webhooks/{platform}", self.receive, summary="Receive a platform's webhook", **common
+        )
+        router.add_api_route(
+            "/webhooks/{platform}/{secret}",
+            self.receive_on_secret_path,
+            summary="Receive a webhook of a sender that authenticates by a secret URL",
+            **common,
         )
         return router
 
     async def receive(self, platform: str, request: Request) -> Response:
         """Verify, record and acknowledge one webhook request."""
+        return await self._receive(platform, request, self.public_url(platform))
+
+    async def receive_on_secret_path(
+        self, platform: str, secret: str, request: Request
+    ) -> Response:
+        """The same, on a URL ending in a secret segment the source checks."""
+        return await self._receive(platform, request, f"{self.public_url(platform)}/{secret}")
+
+    async def _receive(self, platform: str, request: Request, url: str) -> Response:
         source = self.sources.get(platform)
         if source is None:
             return error_response(404, "not_found")
@@ -167,16 +189,21 @@ class WebhookReceiver:
                 self._count(platform, "bad_request")
                 return error_response(400, "bad_request")
             headers = {name.lower(): value for name, value in request.headers.items()}
-            return await run_in_threadpool(self._handle, platform, source, headers, body)
+            return await run_in_threadpool(self._handle, platform, source, headers, body, url)
         finally:
             self.metrics.webhook_seconds.labels(platform=platform).observe(
                 time.perf_counter() - started
             )
 
     def _handle(
-        self, platform: str, source: WebhookSource, headers: dict[str, str], body: bytes
+        self,
+        platform: str,
+        source: WebhookSource,
+        headers: dict[str, str],
+        body: bytes,
+        url: str,
     ) -> Response:
-        rejected = self._verify(platform, source, headers, body)
+        rejected = self._verify(platform, source, headers, body, url)
         if rejected is not None:
             return rejected
         try:
@@ -185,13 +212,18 @@ class WebhookReceiver:
             return self._quarantine(platform, f"PayloadError: {exc}", body)
         except Exception as exc:  # a source bug is still a payload problem, never a 500
             return self._quarantine(platform, f"unreadable ({type(exc).__name__})", body)
-        return self._record(platform, events, body)
+        return self._record(platform, source, events, body)
 
     def _verify(
-        self, platform: str, source: WebhookSource, headers: dict[str, str], body: bytes
+        self,
+        platform: str,
+        source: WebhookSource,
+        headers: dict[str, str],
+        body: bytes,
+        url: str,
     ) -> Response | None:
         try:
-            source.verify_webhook(headers, body, url=self.public_url(platform), now=self.clock())
+            source.verify_webhook(headers, body, url=url, now=self.clock())
         except VerificationError as exc:
             reason = str(exc)[:_MAX_REASON_CHARS]
             return self._unauthorized(platform, reason)
@@ -223,14 +255,17 @@ class WebhookReceiver:
         )
         return error_response(400, "payload_error")
 
-    def _record(self, platform: str, events: list[WebhookEvent], body: bytes) -> Response:
-        # Each event is stored with the whole signed body it came in; the processor picks its
-        # event out of it again by id. Events already recorded before a failure are
-        # duplicates on the sender's retry, so a partial failure still has one effect (D5).
+    def _record(
+        self, platform: str, source: WebhookSource, events: list[WebhookEvent], body: bytes
+    ) -> Response:
+        # The body was read once, above; each event is stored as its own slice (its
+        # disposition), so the processor never parses the body again. Events already recorded
+        # before a failure are duplicates on the sender's retry, so a partial failure still
+        # has one effect (D5).
         new = duplicates = 0
         try:
             for item in events:
-                if self.store.record_inbound_event(platform, item.event_id, body):
+                if self.store.record_inbound_event(platform, item.event_id, inbox_body(item)):
                     new += 1
                 else:
                     duplicates += 1
@@ -252,7 +287,20 @@ class WebhookReceiver:
             events=len(events),
             duplicates=duplicates,
         )
-        return JSONResponse({"received": len(events), "duplicates": duplicates})
+        return self._acknowledgement(platform, source, len(events), duplicates)
+
+    def _acknowledgement(
+        self, platform: str, source: WebhookSource, received: int, duplicates: int
+    ) -> Response:
+        """The source's own answer (e.g. a SOAP ack), else Baton's JSON; never a 500."""
+        try:
+            reply = source.acknowledge(received, duplicates)
+        except Exception as exc:
+            event(log, logging.ERROR, "webhook.ack_failed", platform=platform, error=describe(exc))
+            reply = None
+        if reply is None:
+            return JSONResponse({"received": received, "duplicates": duplicates})
+        return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
 
     def _unavailable(self, platform: str, exc: Exception) -> Response:
         self._count(platform, "unavailable")

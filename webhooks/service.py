@@ -20,11 +20,11 @@ from fastapi import FastAPI
 from baton.connectors.base import configured_connector
 from baton.core.database import open_store
 from baton.core.errors import ConfigError, NotConfigured
+from baton.core.inbox import InboxProcessor
 from baton.core.plugin import registry
 from baton.core.ports import Connector, WebhookSource
 from baton.core.store import Store
 from baton.webhooks.app import BackgroundJob, create_app
-from baton.webhooks.inbox import InboxProcessor
 from baton.webhooks.intake import load_redactor
 from baton.webhooks.observability import Metrics, event
 from baton.webhooks.settings import ServiceSettings
@@ -113,7 +113,7 @@ def build_service(
     sources: dict[str, WebhookSource] = dict(enabled.items())
     metrics = metrics if metrics is not None else Metrics()
     inbox = InboxProcessor(
-        store, sources, retention_days=settings.inbox_retention_days, metrics=metrics
+        store, sources, retention_days=settings.inbox_retention_days, counter=metrics.inbox
     )
     background: list[BackgroundJob] = [inbox, *jobs]
     app = create_app(

@@ -32,11 +32,11 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from baton.core.errors import ConfigError
+from baton.core.inbox import MIN_RETENTION_DAYS
 from baton.core.packaged import choose_mappings
 from baton.core.plugin import registry
 
 ONE_MIB = 1024 * 1024
-MIN_RETENTION_DAYS = 4  # above every sender's retry horizon: Zendesk/Salesforce/HubSpot ≤ 24 h
 MIN_API_KEY_CHARS = 16
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8600"
 

@@ -30,6 +30,7 @@ class HubspotPlugin(PlatformPlugin):
     mapping_model = HubspotMapping
     note_limit: ClassVar[SizeLimit] = SizeLimit(facts.NOTE_MAX_CHARS)
     native_tags: ClassVar[bool] = False
+    separate_note: ClassVar[bool] = True  # a note object associated after the upsert
     priority_field: ClassVar[str | None] = facts.PRIORITY_PROPERTY
 
     def resolve_target(

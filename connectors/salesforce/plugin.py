@@ -29,6 +29,7 @@ class SalesforcePlugin(PlatformPlugin):
     note_limit: ClassVar[SizeLimit] = SizeLimit(facts.COMMENT_MAX_BYTES, "bytes")
     note_is_html: ClassVar[bool] = False
     native_tags: ClassVar[bool] = False
+    separate_note: ClassVar[bool] = True  # a CaseComment / note object after the upsert
     priority_field: ClassVar[str | None] = facts.PRIORITY_FIELD
 
     def resolve_target(

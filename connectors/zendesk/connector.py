@@ -19,13 +19,16 @@ Creates send the mapping's planned request (``POST /api/v2/tickets.json`` with
 ``Idempotency-Key`` = ``external_id`` = the handoff id) on zenpy's authenticated session; a
 retry after an unknown outcome first looks the ticket up by ``external_id``. Reads (look-ups,
 catalog, incremental export, metrics) use zenpy's own calls. Webhook bodies are described in
-:mod:`.events`; errors are classified in :mod:`.http`.
+:mod:`.events`; errors are classified in :mod:`.http`. A create whose group or assignee Zendesk
+refuses raises TargetRefused; ``use_backup=True`` sends the mapping's ``routing.backup`` target
+instead, under the same key and external_id.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -42,9 +45,9 @@ from baton.connectors.zendesk.sync import (
     ticket_status,
 )
 from baton.core.catalog import Catalog
-from baton.core.errors import ConfigError, FatalError, RetryableError
+from baton.core.errors import ConfigError, FatalError, RetryableError, TargetRefused
 from baton.core.handoff import Handoff
-from baton.core.mapping import CompiledMapping, PlannedRequest, plan_requests
+from baton.core.mapping import CompiledMapping, Plan, plan_requests
 from baton.core.ports import ChangePage, TicketRef, WebhookEvent
 from baton.core.ratelimit import RateLimiter
 
@@ -107,32 +110,82 @@ class ZendeskConnector(Connector):
 
     # ---- create --------------------------------------------------------------------------
 
-    def create_ticket(self, handoff: Handoff, *, first_attempt: bool = True) -> TicketRef:
-        """Create the ticket exactly once (O1-O3); see :class:`core.ports.TicketCreator`."""
-        planned = self._planned_create(handoff)
+    def create_ticket(
+        self, handoff: Handoff, *, first_attempt: bool = True, use_backup: bool = False
+    ) -> TicketRef:
+        """Create the ticket exactly once (O1-O3); see :class:`core.ports.TicketCreator`.
+
+        ``use_backup=True`` sends it to the mapping's backup target, under the same
+        Idempotency-Key and external_id. When Zendesk refuses the target, TargetRefused carries
+        the backup's label if a create on it is still worth trying. The ref says which route
+        and target the ticket got; a ticket found by look-up gets the plan's whose group and
+        assignee it still has, else none.
+        """
+        plan = self._plan(handoff, use_backup=use_backup)
+        planned = plan.requests[0]
         if not first_attempt:
-            existing = self.find_ticket(str(planned.json["ticket"]["external_id"]))
+            existing, assignment = self._find(str(planned.json["ticket"]["external_id"]))
             if existing is not None:
-                return existing
-        response = self._client.send(planned)
-        return self._created_ref(response)
+                return self._routed_found(existing, assignment, handoff, plan, use_backup)
+        try:
+            response = self._client.send(planned)
+        except TargetRefused as exc:
+            exc.backup = None if use_backup else self._backup_label(plan)
+            raise
+        return self._created_ref(response, plan, use_backup)
 
     def find_ticket(self, external_id: str) -> TicketRef | None:
         """The one ticket whose external_id is ``external_id``; IdempotencyConflict if several."""
+        return self._find(external_id)[0]
+
+    def _find(self, external_id: str) -> tuple[TicketRef | None, dict[str, Any]]:
+        """The ticket found by external_id, and its group and assignee ids."""
         with self._client.calls():
             found = self._client.zenpy.tickets(external_id=external_id)
-            ids = [str(ticket.id) for ticket in itertools.islice(found, 2)]
-        return found_ticket(self, ids)
+            tickets = list(itertools.islice(found, 2))
+        ref = found_ticket(self, [str(ticket.id) for ticket in tickets])
+        if ref is None:
+            return None, {}
+        return ref, {key: getattr(tickets[0], key, None) for key in facts.TARGET_TICKET_FIELDS}
 
-    def _planned_create(self, handoff: Handoff) -> PlannedRequest:
+    def _plan(self, handoff: Handoff, *, use_backup: bool) -> Plan:
         if self.mapping is None or self.mapping.platform != self.platform:
             raise ConfigError("no Zendesk mapping is loaded; cannot create tickets")
-        requests_ = plan_requests(self.mapping, handoff).requests
-        if len(requests_) != 1 or requests_[0].path != facts.TICKETS_PATH:
+        if use_backup and self.mapping.backup is None:
+            raise ConfigError("the Zendesk mapping names no routing.backup target")
+        plan = plan_requests(self.mapping, handoff, use_backup=use_backup)
+        if len(plan.requests) != 1 or plan.requests[0].path != facts.TICKETS_PATH:
             raise ConfigError("the Zendesk mapping must plan exactly one ticket create")
-        return requests_[0]
+        return plan
 
-    def _created_ref(self, response: requests.Response) -> TicketRef:
+    def _backup_label(self, refused: Plan) -> str | None:
+        """The backup target's label, unless there is none or it is the target refused."""
+        backup = self.mapping.backup if self.mapping is not None else None
+        if backup is None or backup.label == refused.target:
+            return None
+        return backup.label
+
+    def _routed_found(
+        self,
+        ref: TicketRef,
+        assignment: dict[str, Any],
+        handoff: Handoff,
+        plan: Plan,
+        use_backup: bool,
+    ) -> TicketRef:
+        """``ref`` with the route of the plan (this one, or the primary/backup other) whose
+        target the found ticket sits on; without route when it sits on neither (moved since)."""
+        candidates = [(plan, use_backup)]
+        if self.mapping is not None and self.mapping.backup is not None:
+            candidates.append((self._plan(handoff, use_backup=not use_backup), not use_backup))
+        for candidate, backup in candidates:
+            sent = candidate.requests[0].json["ticket"]
+            wanted = {k: sent[k] for k in facts.TARGET_TICKET_FIELDS if sent.get(k) is not None}
+            if all(assignment.get(key) == value for key, value in wanted.items()):
+                return replace(ref, route=candidate.route, target=candidate.target, backup=backup)
+        return ref
+
+    def _created_ref(self, response: requests.Response, plan: Plan, backup: bool) -> TicketRef:
         try:
             ticket_id = response.json()["ticket"]["id"]
         except (ValueError, KeyError, TypeError):
@@ -147,7 +200,15 @@ class ZendeskConnector(Connector):
             )
         lookup = response.headers.get(facts.IDEMPOTENCY_LOOKUP_HEADER, "")
         created = lookup.strip().casefold() != "hit"
-        return TicketRef(self.platform, str(ticket_id), self.ticket_url(str(ticket_id)), created)
+        return TicketRef(
+            self.platform,
+            str(ticket_id),
+            self.ticket_url(str(ticket_id)),
+            created,
+            route=plan.route,
+            target=plan.target,
+            backup=backup,
+        )
 
     # ---- catalog -------------------------------------------------------------------------
 

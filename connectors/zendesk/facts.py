@@ -37,6 +37,7 @@ STATUSES: Final = ("new", "open", "pending", "hold", "solved", "closed", "delete
 
 # ---- API -------------------------------------------------------------------------------------
 TICKETS_PATH: Final = "/api/v2/tickets.json"
+TARGET_TICKET_FIELDS: Final = ("group_id", "assignee_id")  # where a ticket was routed
 IDEMPOTENCY_LOOKUP_HEADER: Final = "x-idempotency-lookup"  # "hit" | "miss"
 IDEMPOTENCY_MISMATCH_ERROR: Final = "IdempotentRequestError"
 RECORD_INVALID_ERROR: Final = "RecordInvalid"
@@ -94,5 +95,15 @@ SYSTEM_FIELD_TYPES: Final = frozenset(
 # Ticket event types that mean the ticket is gone (the sandbox emits soft_deleted).
 DELETED_EVENTS: Final = frozenset({"soft_deleted", "permanently_deleted"})
 NOTE_MAX_CHARS: Final = 65_000  # the internal note (a comment's html_body)
+# A create's routing target refused: a 422 RecordInvalid whose ``details`` keys are all among
+# these. Zendesk keys an assignee problem ``assignee`` (a real answer quoted in
+# facetoe/zenpy#628: ``{"assignee": [{"description": "Assignee: is invalid", "error":
+# "InvalidValue"}, {"description": "Assignee: is not a member of the group"}]}``); the key of a
+# deleted or unknown group (``group`` by the same pattern) is not documented, and the sandbox
+# answers ``group_id`` / ``assignee_id``: every spelling counts.
+TARGET_DETAIL_KEYS: Final = frozenset({"group", "group_id", "assignee", "assignee_id"})
+# A refused create (4xx) leaves its Idempotency-Key unused, so the backup target's create may
+# send the same key with another body; were the refusal remembered, Zendesk would answer
+# IdempotentRequestError (an IdempotencyConflict: dead-lettered, never a second ticket).
 # Trigger webhooks: {{ticket.status}} renders a title-cased status ("Solved"); compared casefolded.
 # {{ticket.updated_at_with_timestamp}} renders ISO-8601 to the minute ("2013-12-12T05:35Z").

@@ -33,6 +33,7 @@ from baton.core.errors import (
     IdempotencyConflict,
     PlatformError,
     RetryableError,
+    TargetRefused,
 )
 from baton.core.mapping import PlannedRequest
 from baton.core.ratelimit import RateLimiter
@@ -209,8 +210,9 @@ def classify(
     """The one retry classification (RELIABILITY O6) for a response or an exception.
 
     429 → RetryableError with ``retry_after``; 5xx, connection errors, timeouts and broken
-    bodies → RetryableError; 401/403 → AccessDenied; 422 RecordInvalid → FatalError naming the
-    invalid fields; a reused idempotency key → IdempotencyConflict; other 4xx → FatalError.
+    bodies → RetryableError; 401/403 → AccessDenied; 422 RecordInvalid about the group or
+    assignee only → TargetRefused, about other fields → FatalError naming the invalid fields;
+    a reused idempotency key → IdempotencyConflict; other 4xx → FatalError.
     zenpy's exceptions are classified by the response they carry. Messages hold statuses,
     error codes and field names only: never a body, a value or a credential.
     """
@@ -265,6 +267,15 @@ def _from_response(response: requests.Response) -> PlatformError:
             code=code,
         )
     if status == 422 and code == facts.RECORD_INVALID_ERROR:
+        refused = refused_target(body)
+        if refused:
+            return TargetRefused(
+                f"target refused: {', '.join(refused)}",
+                platform=facts.PLATFORM,
+                status=status,
+                code=code,
+                fields=refused,
+            )
         fields = ", ".join(invalid_fields(body)) or "unknown fields"
         return FatalError(
             f"record invalid: {fields}", platform=facts.PLATFORM, status=status, code=code
@@ -321,6 +332,17 @@ def invalid_fields(body: Any) -> list[str]:
         elif isinstance(key, str) and _FIELD_NAME.match(key):
             names.add(key)
     return sorted(names)
+
+
+def refused_target(body: Any) -> list[str]:
+    """The target fields (group, assignee) a RecordInvalid ``details`` object refuses, when
+    they are all it refuses; otherwise (other problems too, or none) an empty list."""
+    details = body.get("details") if isinstance(body, dict) else None
+    if not isinstance(details, dict) or not details:
+        return []
+    if not all(isinstance(key, str) and key in facts.TARGET_DETAIL_KEYS for key in details):
+        return []
+    return sorted(details)
 
 
 def _ticket_field_ids(entries: Any) -> list[int]:

@@ -25,10 +25,13 @@ class SizeLimit:
         return len(text.encode("utf-8")) if self.unit == "bytes" else len(text)
 
     def cut(self, text: str, marker: str) -> str:
-        """``text`` shortened to fit, ending with ``marker``."""
-        room = self.amount - self.measure(marker)
+        """``text`` shortened to fit, ending with ``marker`` (itself shortened when even it
+        does not fit: the limit always holds)."""
+        if self.measure(marker) > self.amount:
+            return self._head(marker, self.amount)
+        return self._head(text, self.amount - self.measure(marker)) + marker
+
+    def _head(self, text: str, room: int) -> str:
         if self.unit == "bytes":
-            head = text.encode("utf-8")[: max(room, 0)].decode("utf-8", errors="ignore")
-        else:
-            head = text[: max(room, 0)]
-        return head + marker
+            return text.encode("utf-8")[: max(room, 0)].decode("utf-8", errors="ignore")
+        return text[: max(room, 0)]

@@ -4,8 +4,12 @@ Newest turns are kept: when the note is too long, the oldest turns are dropped (
 in ``omitted`` for the template to say so) until it fits. Only when even the note without
 any turn is too long is the text itself cut, with a visible marker.
 
-A preface (the identity warning) goes above the rendered template, put there by code so that no
-template can leave it out; room for it is reserved, so the whole note still fits.
+A preface goes above the rendered template, put there by code so that no template can leave it
+out; room for it is reserved, so the whole note still fits. It holds the identity warning, and
+first of all, on a platform whose note is a request of its own after the create, the note
+marker: a line naming the handoff id, which a retry looks for before posting the note again
+(RELIABILITY O7). It sits at the top because the fitter cuts the end, and it is made only of
+characters HTML escaping leaves alone (a handoff id is ``A-Za-z0-9._:-``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,18 @@ from baton.core.mapping.limits import SizeLimit
 from baton.core.templating import render
 
 TRUNCATION_MARKER = "\n[… note shortened to fit the platform's limit]"
+_NOTE_MARKER = "[Baton handoff {handoff_id}]"
+
+
+def note_marker(handoff_id: str, *, html: bool) -> str:
+    """The line that opens a note posted on its own, naming its handoff."""
+    line = _NOTE_MARKER.format(handoff_id=handoff_id)
+    return f"<p>{line}</p>\n" if html else f"{line}\n\n"
+
+
+def carries_note_marker(text: str, handoff_id: str) -> bool:
+    """Whether ``text`` (a note as the platform returns it, HTML or plain) is this handoff's."""
+    return _NOTE_MARKER.format(handoff_id=handoff_id) in text
 
 
 def identity_warning(*, html: bool, claimed_is_requester: bool) -> str:

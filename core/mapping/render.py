@@ -12,7 +12,7 @@ from baton.core.handoff import Customer, Handoff
 from baton.core.mapping.compiler import CompiledField, CompiledMapping
 from baton.core.mapping.context import template_context
 from baton.core.mapping.limits import BOOLEAN_TYPES, NUMBER_TYPES, OPTION_TYPES
-from baton.core.mapping.note import fit_note, identity_warning
+from baton.core.mapping.note import fit_note, identity_warning, note_marker
 from baton.core.mapping.spec import FallbackRequester, UnverifiedRequester, When
 from baton.core.mapping.targets import Target
 from baton.core.redact import Redactor
@@ -206,13 +206,11 @@ def draft_ticket(
     tags = [*mapping.spec.tags.static, *(render(t, context) for t in mapping.tag_templates)]
     tags += derived_tags(list(mapping.spec.tags.derived), handoff)
     identity = resolve_identity(handoff.customer, mapping.spec.unverified_requester)
-    preface = ""
+    html = mapping.plugin.note_is_html
+    preface = note_marker(handoff.id, html=html) if mapping.plugin.separate_note else ""
     if identity.unverified:
         tags.append(IDENTITY_UNVERIFIED_TAG)
-        preface = identity_warning(
-            html=mapping.plugin.note_is_html,
-            claimed_is_requester=identity.requester is not None,
-        )
+        preface += identity_warning(html=html, claimed_is_requester=identity.requester is not None)
     tags = list(dict.fromkeys(t for t in map(normalize_tag, tags) if t))
     if mapping.tags_field is not None and tags:
         fields[mapping.tags_field] = ";".join(tags)

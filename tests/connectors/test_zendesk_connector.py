@@ -5,6 +5,7 @@ look-up before a retry (O3), the classification table (O6), the catalog, webhook
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
@@ -38,6 +39,7 @@ from baton.core.errors import (
     PayloadError,
     PlatformError,
     RetryableError,
+    TargetRefused,
     VerificationError,
 )
 from baton.core.handoff import Handoff, parse_handoff
@@ -293,6 +295,18 @@ RECORD_INVALID = {
     },
 }
 
+# Zendesk's own answer to a create whose assignee it refuses (quoted in facetoe/zenpy#628).
+ASSIGNEE_REFUSED = {
+    "error": "RecordInvalid",
+    "description": "Record validation errors",
+    "details": {
+        "assignee": [
+            {"description": "Assignee: is invalid", "error": "InvalidValue"},
+            {"description": "Assignee: is not a member of the group"},
+        ]
+    },
+}
+
 TABLE: list[tuple[int, Any, dict[str, str], type[PlatformError]]] = [
     (
         429,
@@ -308,6 +322,7 @@ TABLE: list[tuple[int, Any, dict[str, str], type[PlatformError]]] = [
     (403, {"error": "Forbidden"}, {}, AccessDenied),
     (404, {"error": "RecordNotFound", "description": "Not found"}, {}, FatalError),
     (422, RECORD_INVALID, {}, FatalError),
+    (422, ASSIGNEE_REFUSED, {}, TargetRefused),
 ]
 
 
@@ -386,6 +401,152 @@ def test_o6_record_invalid_names_the_fields_not_their_values(
         connector.create_ticket(handoff())
     assert info.value.code == "RecordInvalid"
     assert str(info.value) == "zendesk: record invalid: custom field 360001000002, priority"
+
+
+# ------------------------------------------------------------------------------ backup target
+
+GENERAL_SUPPORT = 360002000009  # the mapping's routing.backup group
+
+
+def _refused(**details: str) -> dict[str, Any]:
+    return {
+        "error": "RecordInvalid",
+        "description": "Record validation errors",
+        "details": {k: [{"description": v, "error": "InvalidValue"}] for k, v in details.items()},
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        (ASSIGNEE_REFUSED, ("assignee",)),  # Zendesk's own answer
+        (_refused(group="Group: is invalid"), ("group",)),
+        (_refused(group_id="Group: is invalid"), ("group_id",)),  # the sandbox's spelling
+        (_refused(group_id="Group: x", assignee_id="Assignee: y"), ("assignee_id", "group_id")),
+    ],
+    ids=["zendesk-assignee", "group", "sandbox-group_id", "sandbox-both"],
+)
+def test_a_refused_group_or_assignee_is_target_refused_offering_the_backup(
+    connector: ZendeskConnector,
+    mocked: responses.RequestsMock,
+    body: dict[str, Any],
+    fields: tuple[str, ...],
+) -> None:
+    mocked.add(responses.POST, TICKETS, json=body, status=422)
+    with pytest.raises(TargetRefused) as info:
+        connector.create_ticket(handoff())
+    refused = info.value
+    assert (refused.status, refused.code, refused.fields) == (422, "RecordInvalid", fields)
+    assert refused.backup == "group General Support"
+    assert str(refused) == f"zendesk: target refused: {', '.join(fields)}"
+    assert isinstance(refused, FatalError)
+
+
+def test_record_invalid_about_the_target_and_more_is_a_plain_fatal_error(
+    connector: ZendeskConnector, mocked: responses.RequestsMock
+) -> None:
+    body = _refused(group_id="Group: is invalid", priority="Priority: is not valid")
+    mocked.add(responses.POST, TICKETS, json=body, status=422)
+    with pytest.raises(FatalError) as info:
+        connector.create_ticket(handoff())
+    assert type(info.value) is FatalError
+    assert str(info.value) == "zendesk: record invalid: group_id, priority"
+
+
+@pytest.mark.parametrize(
+    ("use_backup", "group_id", "assignee_id", "route", "target"),
+    [
+        (False, 360002000003, MAYA, "VIP billing", "group VIP Billing, agent Maya Okafor"),
+        (True, GENERAL_SUPPORT, None, "VIP billing (backup)", "group General Support"),
+    ],
+    ids=["chosen", "backup"],
+)
+def test_a_create_says_which_target_it_used_under_the_same_key(
+    connector: ZendeskConnector,
+    mocked: responses.RequestsMock,
+    use_backup: bool,
+    group_id: int,
+    assignee_id: int | None,
+    route: str,
+    target: str,
+) -> None:
+    mocked.add(**_created())
+    ref = connector.create_ticket(handoff(), use_backup=use_backup)
+    [call] = mocked.calls
+    assert call.request.body is not None
+    sent = json.loads(call.request.body)["ticket"]
+    assert (sent["group_id"], sent.get("assignee_id")) == (group_id, assignee_id)
+    assert sent["external_id"] == call.request.headers["Idempotency-Key"] == handoff().id
+    assert (ref.route, ref.target, ref.backup) == (route, target, use_backup)
+
+
+def test_a_refused_backup_offers_no_further_backup(
+    connector: ZendeskConnector, mocked: responses.RequestsMock
+) -> None:
+    mocked.add(responses.POST, TICKETS, json=_refused(group="Group: is invalid"), status=422)
+    with pytest.raises(TargetRefused) as info:
+        connector.create_ticket(handoff(), use_backup=True)
+    assert info.value.backup is None
+
+
+def test_without_a_backup_target_a_refusal_offers_none_and_use_backup_is_refused(
+    zenpy_env: None, mocked: responses.RequestsMock
+) -> None:
+    plain = dataclasses.replace(mapping(), backup=None)
+    connector = ZendeskConnector.from_env(plain, _env(BATON_ZENDESK_URL=BASE))
+    mocked.add(responses.POST, TICKETS, json=ASSIGNEE_REFUSED, status=422)
+    with pytest.raises(TargetRefused) as info:
+        connector.create_ticket(handoff())
+    assert info.value.backup is None
+    with pytest.raises(ConfigError, match="names no routing"):
+        connector.create_ticket(handoff(), use_backup=True)
+    assert len(mocked.calls) == 1  # the second sent nothing
+    connector.close()
+
+
+def test_a_backup_that_is_the_refused_target_is_not_offered(
+    zenpy_env: None, mocked: responses.RequestsMock
+) -> None:
+    [vip] = [route for route in mapping().routes if route.name == "VIP billing"]
+    same = dataclasses.replace(mapping(), backup=vip.target)
+    connector = ZendeskConnector.from_env(same, _env(BATON_ZENDESK_URL=BASE))
+    mocked.add(responses.POST, TICKETS, json=ASSIGNEE_REFUSED, status=422)
+    with pytest.raises(TargetRefused) as info:
+        connector.create_ticket(handoff())
+    assert info.value.backup is None
+    connector.close()
+
+
+def _lookup_on(mocked: responses.RequestsMock, group_id: int, assignee_id: int | None) -> None:
+    ticket = {"id": 7, "external_id": handoff().id, "status": "new", "group_id": group_id}
+    ticket["assignee_id"] = assignee_id
+    found = {**_matches(), "tickets": [ticket]}
+    mocked.add(responses.GET, TICKETS, json=found)
+
+
+@pytest.mark.parametrize("use_backup", [False, True])
+@pytest.mark.parametrize(
+    ("group_id", "assignee_id", "expected"),
+    [
+        (GENERAL_SUPPORT, None, ("VIP billing (backup)", "group General Support", True)),
+        (360002000003, MAYA, ("VIP billing", "group VIP Billing, agent Maya Okafor", False)),
+        (TIER1, None, (None, None, None)),  # moved since: the link cannot tell
+    ],
+    ids=["on-backup", "on-chosen", "moved"],
+)
+def test_a_ticket_found_on_retry_gets_the_route_whose_target_it_sits_on(
+    connector: ZendeskConnector,
+    mocked: responses.RequestsMock,
+    use_backup: bool,
+    group_id: int,
+    assignee_id: int | None,
+    expected: tuple[str | None, str | None, bool | None],
+) -> None:
+    _lookup_on(mocked, group_id, assignee_id)
+    ref = connector.create_ticket(handoff(), first_attempt=False, use_backup=use_backup)
+    assert [c.request.method for c in mocked.calls] == ["GET"]
+    assert (ref.ticket_id, ref.created) == ("7", False)
+    assert (ref.route, ref.target, ref.backup) == expected
 
 
 @pytest.mark.parametrize(

@@ -109,6 +109,15 @@ class Harness(Protocol):
         """A fault matching the connector's create request."""
         ...
 
+    def note_fault(self, kind: FaultKind, **options: Any) -> Fault | None:
+        """A fault matching the connector's separate note request; None when the note
+        travels in the create itself."""
+        ...
+
+    def baton_notes(self, ticket_id: str) -> int:
+        """How many internal notes from Baton the ticket holds."""
+        ...
+
     def duplicate_ticket(self, handoff_id: str) -> None:
         """Make a second ticket claim ``handoff_id`` behind the connector's back."""
         ...
@@ -229,6 +238,14 @@ class ZendeskHarness:
 
     def create_fault(self, kind: FaultKind, **options: Any) -> Fault:
         return Fault(kind=kind, method="POST", path_regex=r"^/api/v2/tickets\.json$", **options)
+
+    def note_fault(self, kind: FaultKind, **options: Any) -> Fault | None:
+        return None  # the note is the create's first comment
+
+    def baton_notes(self, ticket_id: str) -> int:
+        with self.state.lock:  # the create's first comment is private; nobody else wrote here
+            ticket = self.state.ticket(int(ticket_id))
+            return sum(1 for comment in ticket.comments if not comment.public)
 
     def duplicate_ticket(self, handoff_id: str) -> None:
         data = {"subject": "duplicate", "comment": {"body": "dup"}, "external_id": handoff_id}

@@ -125,6 +125,30 @@ def test_o1_answer_lost_after_commit_then_retry_links_to_the_one_ticket(harness:
     assert harness.landed(ref.ticket_id).external_id == handoff.id
 
 
+def test_o7_a_crash_between_create_and_commit_leaves_one_baton_note(harness: Harness) -> None:
+    handoff = new_handoff()
+    harness.inject(harness.create_fault("drop_after_commit"))
+    with pytest.raises(RetryableError):
+        harness.connector.create_ticket(handoff)
+
+    ref = harness.new_connector().create_ticket(handoff, first_attempt=False)
+
+    assert harness.ticket_count(handoff.id) == 1
+    assert harness.baton_notes(ref.ticket_id) == 1
+
+
+def test_o7_a_crash_after_the_note_leaves_one_baton_note(harness: Harness) -> None:
+    fault = harness.note_fault("drop_after_commit")
+    if fault is None:
+        pytest.skip(f"{harness.platform}: the note travels in the create (covered above)")
+    handoff = new_handoff()
+    harness.inject(fault)
+    with pytest.raises(RetryableError):
+        harness.connector.create_ticket(handoff)
+    ticket_id = harness.connector.create_ticket(handoff, first_attempt=False).ticket_id
+    assert harness.baton_notes(ticket_id) == 1  # the retry found its note: not posted twice
+
+
 def test_o1_retry_when_nothing_reached_the_platform_creates_it(harness: Harness) -> None:
     handoff = new_handoff()
     harness.inject(harness.create_fault("reset"))

@@ -134,7 +134,8 @@ class FakeCreator:
 
     Each call pops the next scripted outcome: an exception is raised, ``None`` succeeds.
     With the script empty every call succeeds. One ticket per handoff id, like a platform
-    honouring the idempotency key.
+    honouring the idempotency key. ``backups`` records each call's ``use_backup``; a ticket
+    made on the backup has the route ``"fake (backup)"``.
     """
 
     def __init__(
@@ -143,13 +144,17 @@ class FakeCreator:
         self.platform = platform
         self.script = list(script)
         self.calls: list[tuple[str, bool]] = []
+        self.backups: list[bool] = []
         self.tickets: dict[str, str] = {}
         self.created: list[str] = []
         self._lock = threading.Lock()
 
-    def create_ticket(self, handoff: Handoff, *, first_attempt: bool = True) -> TicketRef:
+    def create_ticket(
+        self, handoff: Handoff, *, first_attempt: bool = True, use_backup: bool = False
+    ) -> TicketRef:
         with self._lock:
             self.calls.append((handoff.id, first_attempt))
+            self.backups.append(use_backup)
             if self.script:
                 outcome = self.script.pop(0)
                 if outcome is not None:
@@ -159,7 +164,9 @@ class FakeCreator:
                 self.tickets[handoff.id] = str(1000 + len(self.tickets))
                 self.created.append(handoff.id)
             ticket = self.tickets[handoff.id]
-            return TicketRef(self.platform, ticket, f"https://desk.test/{ticket}", created)
+            route, target = ("fake (backup)", "backup") if use_backup else ("fake", "chosen")
+            url = f"https://desk.test/{ticket}"
+            return TicketRef(self.platform, ticket, url, created, route, target, use_backup)
 
     def changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
         raise NotImplementedError
@@ -235,7 +242,9 @@ class ScriptedFeed:
             self.served += 1
             yield item
 
-    def create_ticket(self, handoff: Handoff, *, first_attempt: bool = True) -> TicketRef:
+    def create_ticket(
+        self, handoff: Handoff, *, first_attempt: bool = True, use_backup: bool = False
+    ) -> TicketRef:
         raise NotImplementedError
 
     def close(self) -> None:

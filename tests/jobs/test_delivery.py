@@ -417,9 +417,13 @@ def test_a_lost_lease_is_left_to_its_new_owner(
     far = datetime.now(UTC) + timedelta(hours=1)
 
     class SlowCreator(FakeCreator):
-        def create_ticket(self, handoff: Any, *, first_attempt: bool = True) -> Any:
+        def create_ticket(
+            self, handoff: Any, *, first_attempt: bool = True, use_backup: bool = False
+        ) -> Any:
             store.claim_deliveries("thief", now=far)  # our lease expired meanwhile
-            return super().create_ticket(handoff, first_attempt=first_attempt)
+            return super().create_ticket(
+                handoff, first_attempt=first_attempt, use_backup=use_backup
+            )
 
     worker = make_worker(store, {"zendesk": SlowCreator()}, metrics)
     assert worker.run_once() == 1

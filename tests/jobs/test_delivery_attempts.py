@@ -73,10 +73,14 @@ def test_o1_the_attempt_is_committed_before_each_platform_call(
     seen: list[tuple[int, bool]] = []
 
     class Observed(FakeCreator):
-        def create_ticket(self, handoff: Handoff, *, first_attempt: bool = True) -> TicketRef:
+        def create_ticket(
+            self, handoff: Handoff, *, first_attempt: bool = True, use_backup: bool = False
+        ) -> TicketRef:
             [view] = observer.list_deliveries()
             seen.append((view.attempts, first_attempt))
-            return super().create_ticket(handoff, first_attempt=first_attempt)
+            return super().create_ticket(
+                handoff, first_attempt=first_attempt, use_backup=use_backup
+            )
 
     creator = Observed(script=[retryable(503), retryable(None)])
     try:
@@ -98,9 +102,13 @@ def test_o1_a_lease_lost_when_counting_makes_no_platform_call(
     far = datetime.now(UTC) + timedelta(hours=1)
 
     class Overtaken(FakeCreator):
-        def create_ticket(self, handoff: Any, *, first_attempt: bool = True) -> Any:
+        def create_ticket(
+            self, handoff: Any, *, first_attempt: bool = True, use_backup: bool = False
+        ) -> Any:
             store.claim_deliveries("thief", now=far)  # our leases expired meanwhile
-            return super().create_ticket(handoff, first_attempt=first_attempt)
+            return super().create_ticket(
+                handoff, first_attempt=first_attempt, use_backup=use_backup
+            )
 
     creator = Overtaken(script=[retryable(503)])
     worker = make_worker(store, {"zendesk": creator}, metrics, batch=2)

@@ -34,11 +34,11 @@ from sqlalchemy import event as sa_event
 
 from baton.core.disposition import Disposition, Outcome
 from baton.core.errors import PayloadError, VerificationError
+from baton.core.inbox import InboxProcessor
 from baton.core.ports import WebhookEvent, WebhookSource
 from baton.core.store import Store
 from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
 from baton.webhooks.app import BackgroundJob, create_app
-from baton.webhooks.inbox import InboxProcessor
 from baton.webhooks.settings import ServiceSettings
 
 API_KEY = "test-api-key-0123456789abcdef"
@@ -97,6 +97,10 @@ class FakeZendeskSource:
             matched |= hmac.compare_digest(expected.digest(), presented)
         if not matched:
             raise VerificationError("signature does not match")
+
+    def acknowledge(self, received: int, duplicates: int) -> None:
+        """Baton's JSON answer."""
+        return None
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         self.parse_calls += 1

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from baton.core.inbox import InboxProcessor
 from baton.sandbox.server import serve_in_thread
-from baton.webhooks.inbox import InboxProcessor
 
 NOT_RETRIED_BY_HUBSPOT = {400, 401, 403, 404, 405}
 

@@ -282,7 +282,14 @@ def test_status_document_with_ticket_and_dispositions(
 
     assert doc["status"] == "delivered"
     assert doc["delivery"]["state"] == "delivered"
-    assert doc["ticket"] == {"platform": "zendesk", "id": "5", "url": "https://z/5"}
+    assert doc["ticket"] == {
+        "platform": "zendesk",
+        "id": "5",
+        "url": "https://z/5",
+        "route": None,
+        "target": None,
+        "backup": None,
+    }
     assert doc["disposition"]["outcome"] == "pending"
     assert len(doc["history"]) == 1
 

@@ -14,11 +14,11 @@ from sqlalchemy.exc import OperationalError
 
 from baton.core.errors import ConfigError
 from baton.core.handoff import validate_handoff
+from baton.core.inbox import InboxProcessor
 from baton.core.ports import WebhookEvent
+from baton.core.store_inbox import PRUNE_CHUNK
 from baton.core.tables import InboundEventRow
 from baton.sandbox.server import serve_in_thread
-from baton.webhooks import inbox as inbox_module
-from baton.webhooks.inbox import InboxProcessor
 from baton.webhooks.settings import ServiceSettings
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -150,7 +150,7 @@ def test_d3_prune_removes_only_processed_events_older_than_retention(
 def test_d3_prune_works_in_chunks(sqlite_store: Any, fake_source: Any) -> None:
     """D3: more old events than one delete chunk are all pruned."""
     inbox = InboxProcessor(sqlite_store, {"zendesk": fake_source()})
-    for i in range(inbox_module.PRUNE_CHUNK + 7):
+    for i in range(PRUNE_CHUNK + 7):
         sqlite_store.record_inbound_event("zendesk", f"e{i}", b"{}")
     with sqlite_store.session() as session:
         session.execute(update(InboundEventRow).values(state="processed"))

@@ -25,11 +25,11 @@ from sqlalchemy.exc import DataError, OperationalError
 from baton.core.disposition import Disposition
 from baton.core.errors import PayloadError
 from baton.core.handoff import validate_handoff
+from baton.core.inbox import InboxProcessor
 from baton.core.mapping import load_mapping
 from baton.core.ports import WebhookEvent
 from baton.core.storable import is_storable, storable, unstorable_reason
 from baton.core.tables import DispositionRow, InboundEventRow, QuarantineRow
-from baton.webhooks.inbox import InboxProcessor
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 EXAMPLES = 50  # per backend; PostgreSQL round trips keep this modest
@@ -403,6 +403,9 @@ class _SayingSource:
     def parse_webhook(self, _body: bytes) -> list[WebhookEvent]:
         raise PayloadError(self.message)
 
+    def acknowledge(self, received: int, duplicates: int) -> None:
+        return None
+
 
 @K5_SETTINGS
 @given(message=ANY_TEXT)
@@ -443,6 +446,9 @@ class _ConstructedSource:
         self.fail_with: str | None = None
 
     def verify_webhook(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+    def acknowledge(self, received: int, duplicates: int) -> None:
         return None
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:

@@ -38,7 +38,7 @@ def test_metrics_count_results_and_latency(
     harness.post_handoff(handoff_doc("h-m"))
     harness.post_handoff(handoff_doc("h-m", priority="urgent"))
     harness.post_handoff(handoff_doc("h-m"), key=None)
-    harness.inbox.metrics = harness.app.state.metrics
+    harness.inbox.counter = harness.app.state.metrics.inbox
     harness.inbox.drain()
 
     response = harness.client.get("/metrics")
@@ -71,6 +71,7 @@ def test_openapi_has_title_version_and_every_route(harness: Any) -> None:
         "/v1/handoffs",
         "/v1/handoffs/{handoff_id}",
         "/webhooks/{platform}",
+        "/webhooks/{platform}/{secret}",
         "/healthz",
         "/metrics",
     }
@@ -207,6 +208,9 @@ class _Connector:
 
     def parse_webhook(self, body: bytes) -> Any:
         return self.source.parse_webhook(body)
+
+    def acknowledge(self, received: int, duplicates: int) -> None:
+        return None
 
     def close(self) -> None:
         self.closed = True

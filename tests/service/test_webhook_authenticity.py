@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from baton.core.tables import InboundEventRow, QuarantineRow
+from baton.core.disposition import Disposition
+from baton.core.tables import DispositionRow, InboundEventRow, QuarantineRow
 from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
 
 SIG = "X-Zendesk-Webhook-Signature"
@@ -78,7 +79,7 @@ def test_a1_unauthentic_webhook_is_401_and_stores_nothing(
 
 def test_a2_raw_bytes_are_verified_as_received(harness: Any, signer: Any) -> None:
     """A2: odd whitespace, unicode escapes and unusual key order are signed and verified as
-    they are; the inbox keeps the exact bytes."""
+    they are, and read as sent (the inbox keeps the event's reading, made once)."""
     now = datetime.now(UTC).isoformat()
     body = (
         '{ "detail" :{"status":"SOLVED" ,\n\t"id": "42", "note": "caf\\u00e9 \\ud83d\\ude00"},'
@@ -91,8 +92,16 @@ def test_a2_raw_bytes_are_verified_as_received(harness: Any, signer: Any) -> Non
     assert response.json() == {"received": 1, "duplicates": 0}
     with harness.store.session() as session:
         row = session.query(InboundEventRow).one()
-        assert row.body == body
         assert row.event_id == "evt-é-1"
+    assert harness.source.parse_calls == 1
+    assert harness.inbox.drain() == 1
+    with harness.store.session() as session:
+        observed = Disposition.model_validate_json(session.query(DispositionRow.data).scalar())
+    assert (observed.ticket_id, observed.outcome, observed.event_id) == (
+        "42",
+        "resolved",
+        "evt-é-1",
+    )
 
 
 def test_a2_url_given_to_the_verifier_is_the_configured_public_url(

@@ -62,7 +62,7 @@ def test_preview_routes_to_the_resolved_queue(mappings: Path) -> None:
     handoff = example()
     plan = plan_requests(load_mapping(mappings, "toydesk"), handoff)
     assert (plan.platform, plan.route, plan.target) == ("toydesk", "Billing", "queue Billing")
-    [request] = plan.requests
+    request, note = plan.requests
     assert (request.method, request.path, request.auth) == ("POST", "/api/tickets", "Bearer")
     assert request.headers["Idempotency-Key"] == handoff.id
     ticket = request.json["ticket"]
@@ -71,7 +71,9 @@ def test_preview_routes_to_the_resolved_queue(mappings: Path) -> None:
     assert ticket["priority"] == "high"
     assert ticket["fields"]["customer_tier"] == "vip"
     assert "baton" in ticket["tags"]
-    assert ticket["note"]
+    assert "note" not in ticket  # the note is a request of its own, after the create
+    assert (note.method, note.path) == ("POST", "/api/tickets/@{ticket.id}/notes")
+    assert note.json["note"]["body"].startswith(f"<p>[Baton handoff {handoff.id}]</p>")
 
 
 def test_typo_in_a_queue_is_reported_with_its_path(mappings: Path) -> None:

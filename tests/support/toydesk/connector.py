@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import httpx
 import pydantic
 
-from baton.connectors.base import Connector, found_ticket
+from baton.connectors.base import Connector, found_ticket, post_note_once
 from baton.core.catalog import Catalog
 from baton.core.disposition import Outcome
 from baton.core.errors import (
@@ -29,7 +29,7 @@ from baton.core.errors import (
     RetryableError,
 )
 from baton.core.handoff import Handoff
-from baton.core.mapping import CompiledMapping, PlannedRequest, plan_requests
+from baton.core.mapping import CompiledMapping, Plan, PlannedRequest, plan_requests
 from baton.core.ports import ChangePage, TicketRef, WebhookEvent
 from tests.support.toydesk import facts
 from tests.support.toydesk.events import (
@@ -126,13 +126,28 @@ class ToydeskConnector(Connector):
 
     # ---- create --------------------------------------------------------------------------
 
-    def create_ticket(self, handoff: Handoff, *, first_attempt: bool = True) -> TicketRef:
-        """Create the ticket once; a retry first looks it up by external id."""
-        planned = self._planned_create(handoff)
-        if not first_attempt:
-            existing = self.find_ticket(handoff.id)
-            if existing is not None:
-                return existing
+    def create_ticket(
+        self, handoff: Handoff, *, first_attempt: bool = True, use_backup: bool = False
+    ) -> TicketRef:
+        """Create the ticket once, then its note once. A retry first looks the ticket up by
+        external id, and posts the note only if none of the ticket's notes carries its marker
+        (O7). ``use_backup`` sends it to the mapping's backup target (ToyDesk never refuses
+        a target)."""
+        plan = self._plan(handoff, use_backup=use_backup)
+        create, note = plan.requests
+        ref = None if first_attempt else self.find_ticket(handoff.id)
+        if ref is None:
+            ref = self._create(create, plan, use_backup)
+        notes_path = note.path.replace("@{ticket.id}", ref.ticket_id)
+        post_note_once(
+            handoff.id,
+            first_attempt=ref.created,  # a ticket made just now holds no note yet
+            existing_notes=lambda: self._notes(notes_path),
+            post=lambda: self._call(note.method, notes_path, headers=note.headers, json=note.json),
+        )
+        return ref
+
+    def _create(self, planned: PlannedRequest, plan: Plan, use_backup: bool) -> TicketRef:
         response = self._call(
             planned.method, planned.path, headers=planned.headers, json=planned.json
         )
@@ -145,7 +160,19 @@ class ToydeskConnector(Connector):
                 code="UnreadableResponse",
             )
         created = response.status_code == 201
-        return TicketRef(self.platform, ticket_id, self.ticket_url(ticket_id), created)
+        url = self.ticket_url(ticket_id)
+        return TicketRef(
+            self.platform, ticket_id, url, created, plan.route, plan.target, use_backup
+        )
+
+    def _notes(self, path: str) -> list[str]:
+        response = self._call("GET", path)
+        try:
+            return [str(item["body"]) for item in response.json()["notes"]]
+        except (ValueError, KeyError, TypeError):
+            raise RetryableError(
+                "notes answered unreadably", platform=self.platform, code="UnreadableResponse"
+            ) from None
 
     def find_ticket(self, external_id: str) -> TicketRef | None:
         """The one ticket with ``external_id``; IdempotencyConflict when there are several."""
@@ -158,13 +185,13 @@ class ToydeskConnector(Connector):
             ) from None
         return found_ticket(self, ids)
 
-    def _planned_create(self, handoff: Handoff) -> PlannedRequest:
+    def _plan(self, handoff: Handoff, *, use_backup: bool) -> Plan:
         if self.mapping is None or self.mapping.platform != self.platform:
             raise ConfigError("no ToyDesk mapping is loaded; cannot create tickets")
-        planned = plan_requests(self.mapping, handoff).requests
-        if len(planned) != 1 or planned[0].path != facts.TICKETS_PATH:
-            raise ConfigError("the ToyDesk mapping must plan exactly one ticket create")
-        return planned[0]
+        plan = plan_requests(self.mapping, handoff, use_backup=use_backup)
+        if len(plan.requests) != 2 or plan.requests[0].path != facts.TICKETS_PATH:
+            raise ConfigError("the ToyDesk mapping must plan a ticket create and its note")
+        return plan
 
     # ---- catalog -------------------------------------------------------------------------
 

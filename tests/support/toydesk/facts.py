@@ -30,6 +30,7 @@ CSAT_VALUES: Final[dict[str, float]] = {"good": 1.0, "bad": 0.0}
 
 TICKETS_PATH: Final = "/api/tickets"
 TICKET_PATH: Final = "/api/tickets/{id}"
+NOTES_PATH: Final = "/api/tickets/{id}/notes"  # the note is a request of its own (O7)
 CHANGES_PATH: Final = "/api/changes"
 CATALOG_PATH: Final = "/api/catalog"
 

@@ -18,7 +18,8 @@ from baton.core.errors import ConfigError
 from baton.core.plugin import DemoAgents, TicketSummary
 from baton.sandbox.server import RunningServer, serve_in_thread
 from tests.support.toydesk import facts
-from tests.support.toydesk.sandbox import ToyState, create_app, utcnow
+from tests.support.toydesk.routes import create_app
+from tests.support.toydesk.sandbox import ToyState, utcnow
 
 DEFAULT_RATE_LIMIT = 700
 

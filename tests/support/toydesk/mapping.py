@@ -65,13 +65,13 @@ def _requester(draft: TicketDraft) -> dict[str, str] | None:
 
 
 def toydesk_requests(draft: TicketDraft, mapping: CompiledMapping) -> list[PlannedRequest]:
-    """One create, idempotent through its ``Idempotency-Key`` and ``external_id``."""
+    """A create, idempotent through its ``Idempotency-Key`` and ``external_id``; then the
+    internal note, a request of its own that no key protects (its marker does, O7)."""
     ticket: dict[str, Any] = {
         "external_id": draft.handoff_id,
         "subject": draft.subject,
         "priority": draft.priority,
         "tags": draft.tags,
-        "note": draft.note,
         **draft.target.fields,
         "fields": {str(key): value for key, value in draft.fields.items()},
     }
@@ -81,6 +81,10 @@ def toydesk_requests(draft: TicketDraft, mapping: CompiledMapping) -> list[Plann
     if requester is not None:
         ticket["requester"] = requester
     headers = {"Content-Type": JSON, "Idempotency-Key": draft.handoff_id}
+    notes = facts.NOTES_PATH.format(id="@{ticket.id}")
     return [
-        PlannedRequest("POST", facts.TICKETS_PATH, headers, {"ticket": ticket}, "ticket", "Bearer")
+        PlannedRequest("POST", facts.TICKETS_PATH, headers, {"ticket": ticket}, "ticket", "Bearer"),
+        PlannedRequest(
+            "POST", notes, {"Content-Type": JSON}, {"note": {"body": draft.note}}, None, "Bearer"
+        ),
     ]

@@ -29,6 +29,7 @@ class ToydeskPlugin(PlatformPlugin):
     mapping_model = ToydeskMapping
     note_limit: ClassVar[SizeLimit] = SizeLimit(facts.NOTE_MAX_CHARS)
     priority_values: ClassVar[tuple[str, ...]] = facts.PRIORITIES
+    separate_note: ClassVar[bool] = True  # posted after the create: the O7 stub
 
     def resolve_target(
         self,

@@ -23,17 +23,14 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from starlette.applications import Starlette
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+
+from baton.sandbox.faults import FaultQueue
 
 Json = dict[str, Any]
 Clock = Callable[[], datetime]
@@ -69,7 +66,7 @@ class Ticket:
     queue_id: str
     created_at: datetime
     tags: list[str] = field(default_factory=list)
-    note: str = ""
+    notes: list[str] = field(default_factory=list)
     fields: Json = field(default_factory=dict)
     requester: Json | None = None
     status: str = "open"
@@ -97,7 +94,7 @@ class Ticket:
             "queue": queues.get(self.queue_id),
             "fields": dict(self.fields),
             "requester": self.requester,
-            "note": self.note,
+            "notes": len(self.notes),
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at or self.created_at),
             "solved_at": _iso(self.solved_at),
@@ -215,6 +212,8 @@ class ToyState:
         self.tickets: dict[int, Ticket] = {}
         self.changes: list[Json] = []
         self.webhooks = Webhooks(clock)
+        self.faults = FaultQueue()
+        self.requests: list[Json] = []  # method and path of each API request, in order
         self._keys: dict[str, int] = {}
         self._hits: deque[float] = deque()
         self._lock = threading.RLock()
@@ -256,7 +255,7 @@ class ToyState:
                 queue_id=queue_id,
                 created_at=self.clock(),
                 tags=[str(t) for t in data.get("tags") or []],
-                note=str(data.get("note") or ""),
+                notes=[str(data["note"])] if data.get("note") else [],
                 fields=dict(data.get("fields") or {}),
                 requester=data.get("requester"),
             )
@@ -265,6 +264,23 @@ class ToyState:
                 if known:
                     self._keys[known] = ticket.id
             return self._changed(ticket, "created"), True
+
+    def add_note(self, ticket_id: int, body: Any) -> Json:
+        """An internal note on the ticket (no idempotency key: every call adds one)."""
+        note = body.get("note") if isinstance(body, dict) else None
+        text = note.get("body") if isinstance(note, dict) else None
+        if not isinstance(text, str) or not text:
+            raise ToyError(422, "InvalidNote", "note.body is required")
+        with self._lock:
+            ticket = self._ticket(ticket_id)
+            ticket.notes.append(text)
+            return {"id": len(ticket.notes), "body": text}
+
+    def notes(self, ticket_id: int) -> list[Json]:
+        """The ticket's internal notes, oldest first."""
+        with self._lock:
+            ticket = self._ticket(ticket_id)
+            return [{"id": i + 1, "body": text} for i, text in enumerate(ticket.notes)]
 
     def find(self, external_id: str | None) -> list[Json]:
         """Tickets, all or those with ``external_id``."""
@@ -349,71 +365,3 @@ class ToyState:
 
 
 # ---- HTTP --------------------------------------------------------------------------------------
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"code": code, "error": message}, status_code=status)
-
-
-def create_app(state: ToyState) -> Starlette:
-    """The ToyDesk API over ``state``."""
-
-    async def guard(request: Request, call_next: Handler) -> Response:
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {state.token}".encode()):
-            return _error(401, "Unauthorized", "a valid bearer token is required")
-        wait = state.allow()
-        if wait is not None:
-            response = _error(429, "TooManyRequests", "rate limit exceeded")
-            response.headers["Retry-After"] = str(max(1, int(wait) + 1))
-            return response
-        return await call_next(request)
-
-    async def create(request: Request) -> Response:
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            return _error(400, "BadRequest", "the body is not JSON")
-        try:
-            ticket, created = state.create(body, request.headers.get("idempotency-key"))
-        except ToyError as exc:
-            return _error(exc.status, exc.code, exc.message)
-        return JSONResponse({"ticket": ticket}, status_code=201 if created else 200)
-
-    async def search(request: Request) -> Response:
-        return JSONResponse({"tickets": state.find(request.query_params.get("external_id"))})
-
-    async def show(request: Request) -> Response:
-        try:
-            return JSONResponse({"ticket": state.show(int(request.path_params["id"]))})
-        except ToyError as exc:
-            return _error(exc.status, exc.code, exc.message)
-
-    async def changes(request: Request) -> Response:
-        params = request.query_params
-        try:
-            after = int(params.get("after", "0"))
-            since = datetime.fromisoformat(params["since"]) if "since" in params else None
-            if since is not None and since.utcoffset() is None:
-                since = since.replace(tzinfo=UTC)
-            limit = min(int(params.get("limit", "50")), 100)
-        except ValueError:
-            return _error(400, "BadRequest", "after, since or limit is malformed")
-        return JSONResponse(state.changes_after(after, since, limit))
-
-    async def catalog(request: Request) -> Response:
-        return JSONResponse(state.catalog)
-
-    app = Starlette(
-        routes=[
-            Route("/api/tickets", create, methods=["POST"]),
-            Route("/api/tickets", search, methods=["GET"]),
-            Route("/api/tickets/{id:int}", show, methods=["GET"]),
-            Route("/api/changes", changes, methods=["GET"]),
-            Route("/api/catalog", catalog, methods=["GET"]),
-        ]
-    )
-    app.add_middleware(BaseHTTPMiddleware, dispatch=guard)
-    return app
