@@ -47,6 +47,18 @@ def postgres_unreachable() -> str | None:
         engine.dispose()
 
 
+def usable_databases(choice: str | None) -> list[str]:
+    """``choice`` (or every database when None), less PostgreSQL when it does not answer;
+    prints why it was skipped."""
+    usable = []
+    for database in [choice] if choice else list(DATABASES):
+        if database == "postgres" and (reason := postgres_unreachable()):
+            print(f"\n== postgres: skipped: {reason}")
+            continue
+        usable.append(database)
+    return usable
+
+
 def database_facts(kind: str) -> str:
     """One line naming the database engine and its version."""
     if kind == "sqlite":

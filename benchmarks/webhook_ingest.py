@@ -46,7 +46,7 @@ from _common import (
     isolated_store,
     machine_facts,
     percentile,
-    postgres_unreachable,
+    usable_databases,
 )
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -228,13 +228,20 @@ def report(database: str, baton: Result, bare: Result, stored: int, sent: int) -
     return ok
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--webhooks", type=int, default=2000, help="timed webhooks per run")
-    parser.add_argument("--warmup", type=int, default=200, help="untimed webhooks first")
+def load_options(
+    description: str, argv: list[str] | None, *, webhooks: int, warmup: int
+) -> argparse.Namespace:
+    """The command line of a webhook load benchmark: sizes, sender threads, database."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--webhooks", type=int, default=webhooks, help="timed webhooks per run")
+    parser.add_argument("--warmup", type=int, default=warmup, help="untimed webhooks first")
     parser.add_argument("--clients", type=int, default=8, help="sender threads (keep-alive)")
     parser.add_argument("--database", choices=DATABASES, help="only this database")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = load_options(__doc__.split("\n\n")[0], argv, webhooks=2000, warmup=200)
 
     print(machine_facts())
     print(
@@ -244,12 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     bodies = event_bodies(args.warmup + args.webhooks)
     print(f"bodies: {min(map(len, bodies))}-{max(map(len, bodies))} bytes")
     ok = True
-    databases = [args.database] if args.database else list(DATABASES)
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as sender:
-        for database in databases:
-            if database == "postgres" and (reason := postgres_unreachable()):
-                print(f"\n== postgres: skipped: {reason}")
-                continue
+        for database in usable_databases(args.database):
             baton, stored = measure_baton(database, bodies, args, sender)
             bare = measure_bare(bodies, args, sender)
             ok &= report(database, baton, bare, stored, args.webhooks)

@@ -117,3 +117,14 @@ def store(database: Database) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated SQLite store, for the tests that need not run on both backends."""
+    store = Store(f"sqlite:///{tmp_path / 'baton.db'}")
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.close()

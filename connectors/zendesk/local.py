@@ -10,17 +10,21 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+import httpx
 
 from baton.connectors.zendesk import facts
 from baton.core.catalog import Catalog
 from baton.core.errors import ConfigError
-from baton.core.plugin import DemoAgents, TicketSummary
+from baton.core.plugin import TicketSummary
 from baton.sandbox.server import ZendeskSandbox
-from baton.sandbox.zendesk import WebhookTarget, ZendeskState, utcnow
+from baton.sandbox.zendesk import ZendeskState, utcnow
 
 DEFAULT_RATE_LIMIT = 700
+CONTROL = "/_sandbox"  # the sandbox's control API (docs/sandbox.md)
 
 
 @dataclass
@@ -29,6 +33,7 @@ class LocalZendesk:
 
     sandbox: ZendeskSandbox
     signing_secret: str
+    _agents: SandboxAgents | None = field(default=None, repr=False)
 
     @property
     def state(self) -> ZendeskState:
@@ -46,13 +51,17 @@ class LocalZendesk:
         return {**sandbox_settings(self.sandbox), facts.ENV_WEBHOOK_SECRETS: self.signing_secret}
 
     @property
-    def agents(self) -> DemoAgents:
-        """The sandbox agents the demo drives."""
-        return SandboxAgents(self.state)
+    def agents(self) -> SandboxAgents:
+        """The sandbox agents the demo drives, through the sandbox's HTTP control API."""
+        if self._agents is None:
+            self._agents = SandboxAgents(
+                self.base_url, self.sandbox.credentials, self.signing_secret
+            )
+        return self._agents
 
     def send_webhooks_to(self, url: str) -> None:
-        """Subscribe ``url`` to the sandbox's signed event webhooks."""
-        self.state.webhooks.add(WebhookTarget(url, self.signing_secret))
+        """Subscribe ``url`` to the sandbox's signed event webhooks (through its control API)."""
+        self.agents.subscribe(url)
 
     def wait_idle(self, timeout: float) -> None:
         """Wait until the queued webhooks are delivered."""
@@ -60,6 +69,8 @@ class LocalZendesk:
 
     def stop(self) -> None:
         """Stop serving and sending webhooks."""
+        if self._agents is not None:
+            self._agents.close()
         self.sandbox.stop()
 
 
@@ -93,47 +104,77 @@ def start_local_zendesk(
     return LocalZendesk(sandbox, secrets.token_urlsafe(32))
 
 
-@dataclass(frozen=True)
 class SandboxAgents:
-    """The demo's agents acting on the sandbox's tickets (ids as Baton stores them)."""
+    """The demo's agents, acting through the sandbox's HTTP control API (``/_sandbox/``) and
+    reading through its Zendesk API, as a team testing its own agent would (ids as Baton
+    stores them)."""
 
-    state: ZendeskState
+    def __init__(self, base_url: str, credentials: Mapping[str, str], signing_secret: str):
+        auth = (f"{credentials['email']}/token", credentials["token"])
+        self._http = httpx.Client(base_url=base_url, auth=auth, timeout=10)
+        self._signing_secret = signing_secret
+
+    def close(self) -> None:
+        """Release the HTTP connection."""
+        self._http.close()
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._http.request(method, path, **kwargs)
+        response.raise_for_status()
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def _name(self, kind: str, record_id: Any) -> str | None:
+        if record_id is None:
+            return None
+        record = self._json("GET", f"/api/v2/{kind}s/{record_id}.json")[kind]
+        return str(record["name"])
 
     def summary(self, ticket_id: str) -> TicketSummary:
-        """Group, assignee, priority and tags of a ticket."""
-        ticket = self.state.tickets[int(ticket_id)]
-        group = self.state.groups[ticket.group_id].name if ticket.group_id else None
-        agent = self.state.users[ticket.assignee_id].name if ticket.assignee_id else None
-        return TicketSummary(group, agent, ticket.priority, list(ticket.tags))
+        """Group, assignee, priority and tags of a ticket, as the Zendesk API shows them."""
+        ticket = self._json("GET", f"/api/v2/tickets/{ticket_id}.json")["ticket"]
+        return TicketSummary(
+            self._name("group", ticket.get("group_id")),
+            self._name("user", ticket.get("assignee_id")),
+            ticket.get("priority"),
+            list(ticket.get("tags") or []),
+        )
+
+    def _act(self, ticket_id: str, action: str, body: Mapping[str, Any] | None = None) -> None:
+        self._json("POST", f"{CONTROL}/tickets/{ticket_id}/{action}", json=body or {})
 
     def reply(self, ticket_id: str, text: str) -> None:
         """A public agent reply."""
-        self.state.agent_reply(int(ticket_id), text)
+        self._act(ticket_id, "reply", {"body": text, "public": True})
 
     def reassign(self, ticket_id: str, group: str) -> None:
         """Move the ticket to the group called ``group``."""
-        group_id = next(g.id for g in self.state.groups.values() if g.name == group)
-        self.state.reassign(int(ticket_id), group_id=group_id)
+        self._act(ticket_id, "transfer", {"group": group})
 
     def solve(self, ticket_id: str) -> None:
         """Solve the ticket."""
-        self.state.solve(int(ticket_id))
+        self._act(ticket_id, "solve")
 
     def rate(self, ticket_id: str, good: bool, comment: str | None = None) -> None:
         """The requester rates the ticket good or bad."""
-        self.state.rate(int(ticket_id), "good" if good else "bad", comment)
+        self._act(ticket_id, "rate", {"score": "good" if good else "bad", "comment": comment})
 
     def reopen(self, ticket_id: str) -> None:
         """The customer writes back: the ticket is open again."""
-        self.state.reopen(int(ticket_id))
+        self._act(ticket_id, "reopen")
+
+    def subscribe(self, url: str) -> None:
+        """Point the sandbox's signed webhooks at ``url``, signed with our secret."""
+        self._json("POST", f"{CONTROL}/webhooks", json={"url": url, "secret": self._signing_secret})
 
     @contextmanager
     def webhooks_lost(self) -> Iterator[None]:
-        """Changes inside send no webhook."""
-        self.state.webhooks.wait_idle(10)
-        targets = list(self.state.webhooks.targets)
-        self.state.webhooks.targets.clear()
+        """Changes inside send no webhook: the subscriptions are removed, then made again."""
+        subscribed = self._json("GET", f"{CONTROL}/webhooks")["webhooks"]
+        for webhook in subscribed:
+            self._json("DELETE", f"{CONTROL}/webhooks/{webhook['webhook_id']}")
         try:
             yield
         finally:
-            self.state.webhooks.targets.extend(targets)
+            for webhook in subscribed:
+                self.subscribe(webhook["url"])

@@ -50,10 +50,8 @@ from baton.sandbox.server import ZendeskSandbox
 from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
 from baton.sandbox.zendesk import ManualClock, ZendeskState
 from baton.webhooks.cli import app as cli_app
-
-ROOT = Path(__file__).resolve().parents[2]
-MAPPINGS = ROOT / "mappings"
-EXAMPLE = ROOT / "examples" / "handoffs" / "01-vip-refund-dispute.json"
+from tests.support.paths import MAPPINGS, catalog_path
+from tests.support.paths import VIP_REFUND as EXAMPLE
 
 BASE = "https://zd.example.test"
 TICKETS = f"{BASE}/api/v2/tickets.json"
@@ -805,7 +803,7 @@ EXTERNAL_ID = "ho_2026_11_21_0001"
 @functools.cache
 def sandbox_events() -> dict[str, dict[str, Any]]:
     """Event webhooks exactly as sandbox/zendesk.py emits them, by ``kind[:variant]``."""
-    catalog = load_catalog(MAPPINGS / "catalogs" / "zendesk.json")
+    catalog = load_catalog(catalog_path("zendesk"))
     clock = ManualClock(NOW)
     state = ZendeskState.from_catalog(catalog, clock=clock)
     data = {"subject": "s", "comment": {"body": "b", "public": False}, "external_id": EXTERNAL_ID}
@@ -1227,7 +1225,7 @@ def test_c2_zenpy_debug_logging_is_off() -> None:
 @pytest.fixture
 def live_zendesk() -> Iterator[tuple[ZendeskState, dict[str, str]]]:
     """The sandbox seeded from the shipped catalog, and the env pointing the connector at it."""
-    state = ZendeskState.from_catalog(load_catalog(MAPPINGS / "catalogs" / "zendesk.json"))
+    state = ZendeskState.from_catalog(load_catalog(catalog_path("zendesk")))
     with ZendeskSandbox(state) as sandbox:
         yield state, {**sandbox_settings(sandbox), "COLUMNS": "200"}
 
@@ -1258,7 +1256,7 @@ def test_resolve_writes_the_catalog_and_rechecks_the_mapping(
     assert written["source"] == f"live: {env['BATON_ZENDESK_URL']}"
     assert "pipelines" not in written
     assert "Lucía Fernández" in text  # UTF-8, not \u escapes
-    shipped = load_catalog(MAPPINGS / "catalogs" / "zendesk.json")
+    shipped = load_catalog(catalog_path("zendesk"))
     assert [f.name for f in shipped.fields] == [f["name"] for f in written["fields"]]
 
 

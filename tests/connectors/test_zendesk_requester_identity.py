@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -23,11 +22,9 @@ from baton.core.mapping.note import identity_warning
 from baton.core.mapping.render import IDENTITY_UNVERIFIED_TAG
 from baton.core.mapping.spec import FallbackRequester, UnverifiedRequester
 from baton.sandbox.zendesk import Ticket, User
-from tests.contract.harness import ZendeskHarness, zendesk_harness
+from tests.contract.harness_zendesk import ZendeskHarness, zendesk_harness
+from tests.support.paths import FAILED_IDENTITY as EXAMPLE
 
-EXAMPLE = (
-    Path(__file__).resolve().parents[2] / "examples" / "handoffs" / "04-failed-identity-check.json"
-)
 ADMIN_ID, ADMIN_EMAIL = 990_001, "helpdesk.admin@baton-sandbox.example"
 FALLBACK = FallbackRequester(name="Unidentified customer", email="unidentified@example.com")
 

@@ -26,7 +26,7 @@ from baton.core.delivery import DeliveryMetrics, DeliveryWorker
 from baton.core.store import Store
 from baton.webhooks.app import create_app
 from baton.webhooks.settings import ServiceSettings
-from tests.contract.harness import MAPPINGS, Harness
+from tests.contract.harness import Harness
 
 API_KEY = "o8-api-key-0123456789"
 EXAMPLES = {"sqlite": 500, "postgresql": 100}
@@ -175,6 +175,7 @@ def _fill(doc: dict[str, Any], field: str, texts: list[str]) -> None:
             doc[parent][name] = first
 
 
+@pytest.mark.property("O8")
 def test_o8_a_handoff_answered_2xx_becomes_a_ticket(
     harness: Harness, store: Store, request: pytest.FixtureRequest
 ) -> None:
@@ -182,7 +183,9 @@ def test_o8_a_handoff_answered_2xx_becomes_a_ticket(
     or delivered as a ticket; none is dead-lettered, and most are accepted."""
     backend = store.engine.dialect.name
     service_settings = ServiceSettings(
-        api_keys=(SecretStr(API_KEY),), mappings_dir=MAPPINGS, default_platform=harness.platform
+        api_keys=(SecretStr(API_KEY),),
+        mappings_dir=harness.mappings_dir,
+        default_platform=harness.platform,
     )
     app = create_app(store, {}, service_settings, platforms={harness.platform})
     worker = DeliveryWorker(

@@ -15,16 +15,15 @@ from rich.console import Console
 
 from baton.webhooks.demo import run_demo
 from baton.webhooks.embedded import free_port
+from tests.support.paths import EXAMPLES, MAPPINGS, ROOT
+from tests.support.paths import VIP_REFUND as EXAMPLE
 from tests.support.waiting import wait_for_disposition, wait_until_healthy
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "handoffs" / "01-vip-refund-dispute.json"
 
 
 def test_demo_runs_the_whole_loop_and_leaves_nothing_running() -> None:
     threads_before = {t.ident for t in threading.enumerate()}
     console = Console(record=True, width=120)
-    run_demo(ROOT / "examples" / "handoffs", ROOT / "mappings", console)
+    run_demo(EXAMPLES, MAPPINGS, console)
     text = console.export_text()
     assert "Posted 8 handoffs to POST /v1/handoffs → [202]" in text
     rows = {line.split()[0]: line.split() for line in text.splitlines() if line[:2].isdigit()}
@@ -48,7 +47,7 @@ def test_serve_sandbox_takes_a_handoff_to_a_ticket_and_back(tmp_path: Path) -> N
         **os.environ,
         "BATON_DATABASE_URL": f"sqlite:///{tmp_path}/baton.db",
         "BATON_API_KEYS": "embedded-default-test-key",
-        "BATON_MAPPINGS_DIR": str(ROOT / "mappings"),
+        "BATON_MAPPINGS_DIR": str(MAPPINGS),
     }
     command = [
         sys.executable,

@@ -7,18 +7,23 @@ next worker claims the row again (attempt 2, so not a first attempt): the Zendes
 then looks the ticket up by ``external_id`` before creating anything and finds the one that
 is already there, and Baton links to it. Exactly one ticket, whatever the timing.
 
-Both sides of the window are exercised against the Zendesk sandbox, running in the test
-process, with the worker as a separate OS process on a SQLite file:
+The window is exercised against the Zendesk sandbox, running in the test process, with the
+worker as a separate OS process on SQLite and on PostgreSQL (a private schema):
 
+* answered, then killed (O1 as RELIABILITY.md states it): the worker runs through
+  ``o1_answered_then_killed.py``, whose connector ``create_ticket`` SIGKILLs its own process
+  right after the real call returned: the platform created the ticket and answered, the
+  connector had the answer, Baton had not committed. The test waits out the 2 s lease and
+  runs ``baton worker --once``.
 * ``latency_after_commit``: the sandbox creates the ticket and holds the answer back for 30 s;
   while the worker waits for it, the test sends SIGKILL (nothing of the answer reached it, and
-  nothing was committed), waits out the 2 s lease and runs ``baton worker --once``.
+  nothing was committed), waits out the lease and runs ``baton worker --once``.
 * ``drop_after_commit``: the sandbox creates the ticket and drops the connection; the worker
   sees a connection error and schedules a retry (the backoff is at least 30 s). The test kills
   the worker, moves the retry's due time to now instead of waiting out the backoff, and runs
   ``baton worker --once``.
 
-In both, the sandbox's request log shows a single ``POST /api/v2/tickets.json`` and then the
+In each, the sandbox's request log shows a single ``POST /api/v2/tickets.json`` and then the
 restarted worker's look-up ``GET /api/v2/tickets.json?external_id=<handoff id>``.
 """
 
@@ -34,24 +39,25 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from urllib.parse import parse_qs
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import make_url, update
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from baton.core.catalog import load_catalog
-from baton.core.handoff import parse_handoff
 from baton.core.store import DeliveryView, Store
 from baton.core.tables import DeliveryRow, utcnow
 from baton.sandbox.faults import Fault
 from baton.sandbox.server import ZendeskSandbox
 from baton.sandbox.zendesk import ZendeskState
+from tests.support.paths import MAPPINGS, catalog_path, example_handoff
 
-ROOT = Path(__file__).resolve().parents[2]
-HANDOFF_FILE = ROOT / "examples" / "handoffs" / "01-vip-refund-dispute.json"
-MAPPINGS = ROOT / "mappings"
+if TYPE_CHECKING:
+    from tests.conftest import Database
+
+ANSWERED_THEN_KILLED = Path(__file__).with_name("o1_answered_then_killed.py")
 LEASE_SECONDS = 2.0
 HELD_ANSWER_SECONDS = 30.0  # far longer than the test needs to kill the worker
 WAIT_SECONDS = 20.0  # bound on every wait for the worker
@@ -109,7 +115,7 @@ class Sandbox:
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     """The Zendesk sandbox on a free local port, seeded from the Zendesk catalog."""
-    state = ZendeskState.from_catalog(load_catalog(MAPPINGS / "catalogs" / "zendesk.json"))
+    state = ZendeskState.from_catalog(load_catalog(catalog_path("zendesk")))
     box = ZendeskSandbox(state)
     seen: list[Seen] = []
     box.app.add_middleware(RequestLog, seen=seen)
@@ -122,7 +128,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 @dataclass
 class Setup:
-    """A migrated SQLite store with one pending Zendesk delivery, and the workers' env."""
+    """A migrated store with one pending Zendesk delivery, and the workers' env."""
 
     store: Store
     handoff_id: str
@@ -130,14 +136,24 @@ class Setup:
     logs: Path
 
 
+def worker_database_url(database: Database) -> str:
+    """``database``'s URL for another process: PostgreSQL's search_path rides in the URL."""
+    options = database.engine_kwargs.get("connect_args", {}).get("options")
+    if not options:
+        return database.url
+    url = make_url(database.url).update_query_dict({"options": options})
+    return url.render_as_string(hide_password=False)
+
+
 @pytest.fixture
-def setup(sandbox: Sandbox, tmp_path: Path) -> Iterator[Setup]:
-    """The example VIP refund handoff stored for Zendesk; env pointing at the sandbox."""
-    url = f"sqlite:///{tmp_path / 'baton.db'}"
-    store = Store(url)
+def setup(sandbox: Sandbox, database: Database, tmp_path: Path) -> Iterator[Setup]:
+    """The example VIP refund handoff stored for Zendesk (on each backend); env pointing at
+    the sandbox."""
+    url = worker_database_url(database)
+    store = database.new_store()
     try:
         store.migrate()
-        handoff = parse_handoff(HANDOFF_FILE.read_bytes())
+        handoff = example_handoff()
         store.add_handoff(handoff, "zendesk")
         [delivery] = store.list_deliveries()
         assert (delivery.state, delivery.attempts) == ("pending", 0)
@@ -167,15 +183,22 @@ def baton_command(*args: str) -> list[str]:
 
 
 class Worker:
-    """``baton worker`` as a child process, its output in files; always killed at the end."""
+    """``baton worker`` as a child process, its output in files; always killed at the end.
 
-    def __init__(self, setup: Setup, name: str, *args: str) -> None:
+    ``launcher`` (a command prefix taking the worker's arguments) replaces ``baton worker``.
+    """
+
+    def __init__(
+        self, setup: Setup, name: str, *args: str, launcher: list[str] | None = None
+    ) -> None:
         self.out_path = setup.logs / f"{name}.out"
         self.err_path = setup.logs / f"{name}.err"
         self._out: IO[bytes] = self.out_path.open("wb")
         self._err: IO[bytes] = self.err_path.open("wb")
+        worker_args = ["--lease-seconds", str(LEASE_SECONDS), *args]
+        command = [*launcher, *worker_args] if launcher else baton_command("worker", *worker_args)
         self.proc = subprocess.Popen(
-            baton_command("worker", "--lease-seconds", str(LEASE_SECONDS), *args),
+            command,
             env=setup.env,
             cwd=setup.logs,
             stdout=self._out,
@@ -219,9 +242,12 @@ def workers() -> Iterator[list[Worker]]:
         worker.close()
 
 
-def start_worker(workers: list[Worker], setup: Setup, name: str, *args: str) -> Worker:
-    """Start ``baton worker`` (with ``args``) and remember it for cleanup."""
-    worker = Worker(setup, name, *args)
+def start_worker(
+    workers: list[Worker], setup: Setup, name: str, *args: str, launcher: list[str] | None = None
+) -> Worker:
+    """Start ``baton worker`` (with ``args``; see :class:`Worker` for ``launcher``) and
+    remember it for cleanup."""
+    worker = Worker(setup, name, *args, launcher=launcher)
     workers.append(worker)
     return worker
 
@@ -278,10 +304,44 @@ def assert_one_ticket_linked(sandbox: Sandbox, setup: Setup) -> None:
 # --- the tests -----------------------------------------------------------------------------
 
 
-def test_o1_kill_9_between_platform_answer_and_commit_then_restart_makes_one_ticket(
+def assert_uncommitted_then_restart_links_one_ticket(
     sandbox: Sandbox, setup: Setup, workers: list[Worker]
 ) -> None:
-    """O1: SIGKILL while the platform holds back the answer to an applied create."""
+    """The kill came before Baton's commit: no link, the row still leased to the dead worker
+    with one attempt. Once that lease has run out, a restarted worker links the one ticket."""
+    assert setup.store.ticket_link(setup.handoff_id) is None
+    delivery = the_delivery(setup.store)
+    assert (delivery.state, delivery.attempts) == ("leased", 1)
+    assert delivery.lease_expires_at is not None
+    time.sleep(max(0.0, (delivery.lease_expires_at - datetime.now(UTC)).total_seconds()) + 0.3)
+    restart(workers, setup)
+    assert_one_ticket_linked(sandbox, setup)
+
+
+def test_o1_kill_9_after_the_platform_answered_before_the_commit_then_restart_makes_one_ticket(
+    sandbox: Sandbox, setup: Setup, workers: list[Worker]
+) -> None:
+    """O1: the worker SIGKILLs itself right after the connector's create returned the
+    platform's answer, before Baton commits; a restarted worker links the one ticket."""
+    answered = setup.logs / "answered"
+    launcher = [sys.executable, str(ANSWERED_THEN_KILLED), str(answered)]
+    first = start_worker(workers, setup, "first", launcher=launcher)
+    assert first.wait() == -signal.SIGKILL, first.output()
+
+    # The platform created the ticket and answered; the connector had the answer in hand.
+    [ticket_id] = sandbox.tickets_for(setup.handoff_id)
+    assert answered.read_text() == str(ticket_id)
+    assert sandbox.state.faults.applied == []
+    assert len(sandbox.requests("POST", TICKETS_PATH)) == 1
+
+    assert_uncommitted_then_restart_links_one_ticket(sandbox, setup, workers)
+
+
+def test_o1_kill_9_while_the_answer_to_an_applied_create_is_held_back_then_restart(
+    sandbox: Sandbox, setup: Setup, workers: list[Worker]
+) -> None:
+    """O1's neighbour: SIGKILL while the platform holds back the answer to an applied
+    create (the answer never reached the worker); the restart makes no second ticket."""
     sandbox.state.faults.add(
         Fault(
             "latency_after_commit",
@@ -298,17 +358,7 @@ def test_o1_kill_9_between_platform_answer_and_commit_then_restart_makes_one_tic
     assert first.kill_9() == -signal.SIGKILL
     assert [kind for kind, _, _ in sandbox.state.faults.applied] == ["latency_after_commit"]
 
-    # The crash happened before Baton's commit: no link, the row still leased to the dead worker.
-    assert setup.store.ticket_link(setup.handoff_id) is None
-    delivery = the_delivery(setup.store)
-    assert (delivery.state, delivery.attempts) == ("leased", 1)
-    assert delivery.lease_expires_at is not None
-
-    # Restart once the dead worker's lease has run out.
-    time.sleep(max(0.0, (delivery.lease_expires_at - datetime.now(UTC)).total_seconds()) + 0.3)
-    restart(workers, setup)
-
-    assert_one_ticket_linked(sandbox, setup)
+    assert_uncommitted_then_restart_links_one_ticket(sandbox, setup, workers)
 
 
 def test_o1_connection_dropped_after_the_create_then_kill_9_and_restart_makes_one_ticket(

@@ -18,12 +18,12 @@ from rich.console import Console
 from baton.core.plugin import PLUGINS_ENV
 from baton.webhooks.demo import run_demo
 from baton.webhooks.embedded import free_port
+from tests.support.paths import EXAMPLES, ROOT
 from tests.support.toydesk import mappings_with_toydesk
 from tests.support.waiting import wait_for_disposition, wait_until_healthy
 
-ROOT = Path(__file__).resolve().parents[2]
 TOYDESK = "tests.support.toydesk:plugin"
-EXAMPLE = ROOT / "examples" / "handoffs" / "03-regulated-complaint.json"
+EXAMPLE = EXAMPLES / "03-regulated-complaint.json"
 
 
 def _baton(*args: str) -> list[str]:
@@ -98,7 +98,7 @@ def test_the_demo_runs_the_whole_loop_on_the_plugin_too(
     monkeypatch.setenv(PLUGINS_ENV, TOYDESK)
     mappings = mappings_with_toydesk(tmp_path / "mappings")
     console = Console(record=True, width=140)
-    run_demo(ROOT / "examples" / "handoffs", mappings, console)
+    run_demo(EXAMPLES, mappings, console)
     text = console.export_text()
     assert "Posted 16 handoffs to POST /v1/handoffs → [202]" in text
     assert "Tickets created in the ToyDesk sandbox" in text

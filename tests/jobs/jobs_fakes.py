@@ -13,29 +13,13 @@ from prometheus_client import CollectorRegistry
 from baton.core.delivery import DeliveryMetrics, DeliveryWorker
 from baton.core.disposition import Disposition, Outcome
 from baton.core.errors import RetryableError
-from baton.core.handoff import Handoff, Platform, validate_handoff
+from baton.core.handoff import Handoff, Platform
 from baton.core.ports import ChangePage, TicketRef
 from baton.core.retry import RetryPolicy
 from baton.core.store import DeliveryView, Store
+from tests.support.builders import make_handoff
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def make_handoff(
-    handoff_id: str = "h-1", summary: str = "Wants a refund over the limit"
-) -> Handoff:
-    """A small valid handoff."""
-    return validate_handoff(
-        {
-            "id": handoff_id,
-            "created_at": "2026-03-01T11:59:00Z",
-            "conversation_id": f"conv-{handoff_id}",
-            "channel": "chat",
-            "intent": "billing.refund",
-            "triggers": [{"kind": "high_value"}],
-            "summary": summary,
-        }
-    )
 
 
 def make_disposition(

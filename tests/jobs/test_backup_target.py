@@ -12,14 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from fastapi.testclient import TestClient
-from jobs_fakes import FakeCreator, make_handoff, make_worker, only, retryable
+from jobs_fakes import FakeCreator, make_worker, only, retryable
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
@@ -37,13 +36,12 @@ from baton.sandbox.server import ZendeskSandbox
 from baton.sandbox.zendesk import ZendeskState
 from baton.webhooks.app import create_app
 from baton.webhooks.settings import ServiceSettings
+from tests.support.builders import make_handoff
+from tests.support.paths import MAPPINGS, VIP_REFUND  # VIP_REFUND → VIP billing
 
 if TYPE_CHECKING:
     from tests.conftest import Database
 
-ROOT = Path(__file__).resolve().parents[2]
-MAPPINGS = ROOT / "mappings"
-VIP_REFUND = ROOT / "examples" / "handoffs" / "01-vip-refund-dispute.json"  # → VIP billing
 API_KEY = "backup-target-test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 

@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,7 +22,6 @@ from jobs_fakes import (
     ScriptedFeed,
     link_tickets,
     make_disposition,
-    make_handoff,
 )
 from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner, Result
@@ -35,8 +33,8 @@ from baton.core.ports import ChangePage
 from baton.core.retry import RetryPolicy
 from baton.core.store import Store
 from baton.webhooks.cli_jobs import JobsDeps, register, wait_for_signal
-
-REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+from tests.support.builders import make_handoff
+from tests.support.paths import MAPPINGS
 
 if TYPE_CHECKING:
     from tests.conftest import Database
@@ -76,7 +74,7 @@ def make_app(
 def invoke(app: typer.Typer, *args: str) -> Result:
     # Rich sizes tables from COLUMNS when not writing to a terminal. The mappings folder is
     # given, so commands do not announce which one they chose.
-    env = {"COLUMNS": "200", "BATON_MAPPINGS_DIR": str(REPO_MAPPINGS)}
+    env = {"COLUMNS": "200", "BATON_MAPPINGS_DIR": str(MAPPINGS)}
     return CliRunner().invoke(app, list(args), env=env)
 
 
@@ -90,7 +88,7 @@ def one_line_error(result: Result) -> str:
 # --- baton worker -------------------------------------------------------------------------
 
 
-def test_o4_worker_once_delivers_what_is_due_and_skips_unconfigured_platforms(
+def test_worker_once_delivers_what_is_due_and_skips_unconfigured_platforms(
     database: Database, store: Store
 ) -> None:
     for i in range(3):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from jobs_fakes import FakeCreator, make_handoff, make_worker, retryable
+from jobs_fakes import FakeCreator, make_worker, retryable
 from sqlalchemy import update
 
 from baton.core.delivery import DeliveryMetrics
@@ -21,6 +21,7 @@ from baton.core.ports import TicketRef
 from baton.core.retry import RetryPolicy
 from baton.core.store import Store
 from baton.core.tables import DeliveryRow
+from tests.support.builders import make_handoff
 
 if TYPE_CHECKING:
     from tests.conftest import Database

@@ -10,14 +10,13 @@ from typer.testing import CliRunner
 from baton.connectors.base import configured_connector
 from baton.core.errors import MappingError, NotConfigured
 from baton.webhooks.cli import app
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import MAPPINGS
 
 
 def _worker(tmp_path: Path, **settings: str) -> tuple[int, str]:
     env = {
         "BATON_DATABASE_URL": f"sqlite:///{tmp_path}/baton.db",
-        "BATON_MAPPINGS_DIR": str(ROOT / "mappings"),
+        "BATON_MAPPINGS_DIR": str(MAPPINGS),
         "BATON_ZENDESK_SUBDOMAIN": "",
         "BATON_ZENDESK_EMAIL": "",
         "BATON_ZENDESK_TOKEN": "",

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -40,6 +39,8 @@ from baton.core.store import Store
 from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
 from baton.webhooks.app import BackgroundJob, create_app
 from baton.webhooks.settings import ServiceSettings
+from tests.support.builders import handoff_doc as handoff_doc_builder
+from tests.support.paths import MAPPINGS
 
 API_KEY = "test-api-key-0123456789abcdef"
 SECRET = "zendesk-signing-secret-for-tests"
@@ -172,21 +173,6 @@ def signed_headers(
     }
 
 
-def make_handoff_doc(handoff_id: str = "h-1", **changes: Any) -> dict[str, Any]:
-    """A small valid handoff document."""
-    doc: dict[str, Any] = {
-        "id": handoff_id,
-        "created_at": "2026-03-01T11:59:00Z",
-        "conversation_id": "conv-1",
-        "channel": "chat",
-        "intent": "billing.refund",
-        "triggers": [{"kind": "high_value"}],
-        "summary": "Wants a refund over the limit",
-    }
-    doc.update(changes)
-    return doc
-
-
 @dataclass
 class Harness:
     """An app over a store with the fake source; drive the inbox with ``inbox.drain()``."""
@@ -219,7 +205,7 @@ def _settings(**changes: Any) -> ServiceSettings:
     values: dict[str, Any] = {
         "api_keys": (SecretStr(API_KEY),),
         "public_url": PUBLIC_URL,
-        "mappings_dir": Path(__file__).resolve().parents[2] / "mappings",
+        "mappings_dir": MAPPINGS,
     }
     values.update(changes)
     return ServiceSettings(**values)
@@ -229,17 +215,6 @@ def _settings(**changes: Any) -> ServiceSettings:
 def service_settings() -> Callable[..., ServiceSettings]:
     """Build ServiceSettings for tests: one API key, the repository's mappings."""
     return _settings
-
-
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    """A migrated SQLite store (for the tests that need not run on both backends)."""
-    store = Store(f"sqlite:///{tmp_path / 'service.db'}")
-    store.migrate()
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 @pytest.fixture
@@ -331,7 +306,7 @@ def signer() -> Callable[..., dict[str, str]]:
 @pytest.fixture
 def handoff_doc() -> Callable[..., dict[str, Any]]:
     """``handoff_doc(id, **changes)`` → a valid handoff document."""
-    return make_handoff_doc
+    return handoff_doc_builder
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
@@ -20,7 +19,8 @@ def test_k1_webhooks_are_acknowledged_without_waiting_on_the_platform(
 ) -> None:
     """K1: with every platform API call taking 30 s, 50 concurrent webhooks (1 s client
     timeout each) all get 2xx, while the inbox processor works in the background; no
-    platform method is called at all."""
+    platform method is called at all. (Timing is printed by
+    benchmarks/webhook_ack_without_platform.py, never asserted here.)"""
     source = fake_source(platform_delay=30)
     h = make_harness(store, source=source)
     inbox = InboxProcessor(store, {"zendesk": source}, poll_interval=0.05)
@@ -39,14 +39,11 @@ def test_k1_webhooks_are_acknowledged_without_waiting_on_the_platform(
     inbox.start()
     try:
         with serve_in_thread(h.app) as server:
-            started = time.monotonic()
             statuses = asyncio.run(send_all(server.base_url))
-            elapsed = time.monotonic() - started
     finally:
         inbox.stop()
 
     assert statuses == [200] * 50
-    assert elapsed < 5
     assert source.platform_calls == 0
     assert store.table_counts()["inbound_events"] == 50
 

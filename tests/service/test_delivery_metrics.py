@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,8 +25,8 @@ from baton.sandbox.server import RunningServer, serve_in_thread
 from baton.webhooks.embedded import build_embedded, free_port
 from baton.webhooks.service import Service, service_with_worker
 from baton.webhooks.settings import ServiceSettings
+from tests.support.paths import MAPPINGS, catalog_path
 
-MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 API_KEY = "metrics-test-api-key-0123456789"
 WAIT_SECONDS = 15.0
 
@@ -50,7 +49,7 @@ def serve_with_worker(
 ) -> Iterator[Running]:
     """``baton serve``: the service with its worker, Zendesk enabled through the environment
     (pointed at a local sandbox)."""
-    zendesk = start_local_zendesk(load_catalog(MAPPINGS / "catalogs" / "zendesk.json"))
+    zendesk = start_local_zendesk(load_catalog(catalog_path("zendesk")))
     try:
         for name, value in zendesk.env.items():
             monkeypatch.setenv(name, value)

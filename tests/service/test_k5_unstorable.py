@@ -13,7 +13,6 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,8 +29,8 @@ from baton.core.mapping import load_mapping
 from baton.core.ports import WebhookEvent
 from baton.core.storable import is_storable, storable, unstorable_reason
 from baton.core.tables import DispositionRow, InboundEventRow, QuarantineRow
+from tests.support.paths import MAPPINGS
 
-MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 EXAMPLES = 50  # per backend; PostgreSQL round trips keep this modest
 K5_SETTINGS = settings(
     max_examples=EXAMPLES,

@@ -1,16 +1,13 @@
-"""Authenticity of inbound webhooks at the receiver: RELIABILITY A1, A2, A5, A6, A7, A8."""
+"""Authenticity of inbound webhooks at the receiver: RELIABILITY A2, A7, A8, and A1/A5 when the
+verifier itself crashes. A1, A4, A5 and A6 for every platform are in ``tests/contract/``."""
 
 from __future__ import annotations
 
-import json
-import string
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
 
 from baton.core.disposition import Disposition
 from baton.core.tables import DispositionRow, InboundEventRow, QuarantineRow
@@ -18,63 +15,6 @@ from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
 
 SIG = "X-Zendesk-Webhook-Signature"
 TS = "X-Zendesk-Webhook-Signature-Timestamp"
-
-
-def _tamper_byte(body: bytes) -> bytes:
-    return body.replace(b"SOLVED", b"SOLVEE")
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        "byte_changed",
-        "wrong_secret",
-        "missing_signature",
-        "missing_timestamp",
-        "no_headers",
-        "signature_not_base64",
-        "timestamp_malformed",
-        "timestamp_too_old",
-        "signature_of_other_body",
-    ],
-)
-def test_a1_unauthentic_webhook_is_401_and_stores_nothing(
-    harness: Any,
-    zendesk_event: Callable[..., bytes],
-    signer: Callable[..., dict[str, str]],
-    case: str,
-) -> None:
-    """A1: a changed byte, a wrong secret, a missing or malformed header → 401, and the row
-    count of every table is the same before and after."""
-    body = zendesk_event("evt-a1")
-    headers = signer(body)
-    sent = body
-    if case == "byte_changed":
-        sent = _tamper_byte(body)
-    elif case == "wrong_secret":
-        headers = signer(body, secret="not-the-secret")
-    elif case == "missing_signature":
-        del headers[SIG]
-    elif case == "missing_timestamp":
-        del headers[TS]
-    elif case == "no_headers":
-        headers = {"Content-Type": "application/json"}
-    elif case == "signature_not_base64":
-        headers[SIG] = "%%% not base64 %%%"
-    elif case == "timestamp_malformed":
-        headers[TS] = "yesterday"
-    elif case == "timestamp_too_old":
-        headers = signer(body, when=datetime.now(UTC) - timedelta(minutes=6))
-    elif case == "signature_of_other_body":
-        headers = signer(zendesk_event("evt-other"))
-    before = harness.store.table_counts()
-
-    response = harness.post_event(sent, headers=headers)
-
-    assert response.status_code == 401
-    assert response.json() == {"error": "unauthorized"}
-    assert harness.store.table_counts() == before
-    assert harness.source.parse_calls == 0
 
 
 def test_a2_raw_bytes_are_verified_as_received(harness: Any, signer: Any) -> None:
@@ -120,22 +60,6 @@ def harness_signed(harness: Any, body: bytes) -> dict[str, str]:
     timestamp = zendesk_timestamp(datetime.now(UTC))
     secret = harness.source.secrets[0]
     return {SIG: zendesk_signature(secret, timestamp, body), TS: timestamp}
-
-
-def test_a6_rotation_either_secret_verifies_and_a_removed_one_is_rejected(
-    harness: Any, zendesk_event: Any
-) -> None:
-    """A6: with two secrets configured either verifies; once one is removed it is refused."""
-    harness.source.secrets = ["old-secret", "new-secret"]
-
-    assert harness.post_event(zendesk_event("evt-old"), secret="old-secret").status_code == 200
-    assert harness.post_event(zendesk_event("evt-new"), secret="new-secret").status_code == 200
-
-    harness.source.secrets = ["new-secret"]
-    before = harness.store.table_counts()
-    assert harness.post_event(zendesk_event("evt-old-2"), secret="old-secret").status_code == 401
-    assert harness.store.table_counts() == before
-    assert harness.post_event(zendesk_event("evt-new-2"), secret="new-secret").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -235,72 +159,3 @@ def test_a8_body_at_the_limit_is_read(make_harness: Any, sqlite_store: Any, sign
     assert h.source.verify_calls == 1
     assert h.post_event(body + b" ", headers=signer(body + b" ")).status_code == 413
     assert h.source.verify_calls == 1
-
-
-# --- A5: whatever arrives, never a 500 -----------------------------------------------------
-
-_TOKEN = st.text(string.ascii_letters + string.digits + "-_", min_size=1, max_size=20)
-_VALUE = st.text(string.ascii_letters + string.digits + string.punctuation + " \t", max_size=60)
-_HEADER_NAMES = st.one_of(
-    st.sampled_from(
-        [SIG, TS, "x-zendesk-webhook-signature", "Content-Type", "Content-Encoding", "X-Other"]
-    ),
-    _TOKEN.filter(lambda n: n.lower() not in {"content-length", "host", "transfer-encoding"}),
-)
-
-
-@st.composite
-def _requests(draw: st.DrawFn) -> tuple[dict[str, str], bytes, bool]:
-    """Headers and body: random, or correctly signed (random or event-shaped body)."""
-    kind = draw(st.sampled_from(["random", "signed_random", "signed_event", "event", "tampered"]))
-    if kind == "random":
-        headers = draw(st.dictionaries(_HEADER_NAMES, _VALUE, max_size=6))
-        return headers, draw(st.binary(max_size=300)), False
-    if kind == "signed_random":
-        body = draw(st.one_of(st.binary(max_size=300), st.text(max_size=100).map(str.encode)))
-    else:
-        doc: dict[str, Any] = {
-            "id": draw(st.text(max_size=60)),
-            "time": draw(
-                st.one_of(st.just(datetime.now(UTC).isoformat()), st.sampled_from(["x", 7, None]))
-            ),
-            "detail": draw(
-                st.fixed_dictionaries(
-                    {
-                        "id": st.one_of(st.text(max_size=70), st.integers()),
-                        "status": st.one_of(st.sampled_from(["solved", "OPEN"]), st.text()),
-                    }
-                )
-            ),
-        }
-        body = json.dumps(doc, ensure_ascii=draw(st.booleans())).encode()
-    timestamp = zendesk_timestamp(datetime.now(UTC))
-    headers = {SIG: zendesk_signature("a5-secret", timestamp, body), TS: timestamp}
-    if kind == "tampered":
-        body = body + b" "
-    return headers, body, kind != "tampered"
-
-
-@settings(
-    max_examples=1_000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(request=_requests())
-def test_a5_any_headers_and_bytes_never_give_a_500(
-    a5_harness: Any, request: tuple[dict[str, str], bytes, bool]
-) -> None:
-    """A5: whatever the headers and bytes (≥ 1,000 examples) the answer is 200, 400, 401 or
-    413 — never a 500 — and unsigned requests never get past 401/413."""
-    headers, body, signed = request
-    response = a5_harness.client.post("/webhooks/zendesk", content=body, headers=headers)
-    event(f"status {response.status_code}")
-    assert response.status_code in {200, 400, 401, 413}
-    if not signed:
-        assert response.status_code in {401, 413}
-
-
-@pytest.fixture
-def a5_harness(make_harness: Any, sqlite_store: Any, fake_source: Any) -> Any:
-    """A harness with a small body limit (so 413 is reached too) and a known secret."""
-    return make_harness(sqlite_store, source=fake_source(["a5-secret"]), max_body_bytes=256)

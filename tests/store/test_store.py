@@ -16,10 +16,11 @@ from alembic.script import ScriptDirectory
 
 from baton.core.disposition import Disposition, Outcome
 from baton.core.errors import ConfigError, IdempotencyConflict
-from baton.core.handoff import Handoff, validate_handoff
+from baton.core.handoff import Handoff
 from baton.core.settings import database_url, masked_url
 from baton.core.store import AddResult, LeaseLost, Store, alembic_config
 from baton.core.tables import Base, DeliveryRow, HandoffRow, SyncCursorRow
+from tests.support.builders import make_handoff
 
 if TYPE_CHECKING:
     from tests.conftest import Database
@@ -27,22 +28,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 EMPTY = dict.fromkeys(t.name for t in Base.metadata.sorted_tables)
-
-
-def make_handoff(
-    handoff_id: str = "h-1", summary: str = "Wants a refund over the limit"
-) -> Handoff:
-    return validate_handoff(
-        {
-            "id": handoff_id,
-            "created_at": "2026-03-01T11:59:00Z",
-            "conversation_id": "conv-1",
-            "channel": "chat",
-            "intent": "billing.refund",
-            "triggers": [{"kind": "high_value"}],
-            "summary": summary,
-        }
-    )
 
 
 def make_disposition(outcome: Outcome, at: datetime, handoff_id: str = "h-1") -> Disposition:

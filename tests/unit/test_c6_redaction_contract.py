@@ -26,8 +26,8 @@ from baton.core.privacy import KEPT_VERBATIM, REQUESTER_IDENTITY
 from baton.core.redact import default_redactor
 from baton.core.store import Store
 from baton.core.tables import HandoffRow
+from tests.support.paths import MAPPINGS, ROOT
 
-MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 PLATFORMS = ("zendesk", "salesforce", "hubspot")
 
 # Each secret and the fragments of it that must never be found afterwards.
@@ -219,6 +219,6 @@ def test_c6_exemptions_are_named_once_and_are_what_the_readme_says() -> None:
         "customer.phone",
     }
     assert {"customer.email", "customer.phone"} == REQUESTER_IDENTITY
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     for name in KEPT_VERBATIM:
         assert f"`{name}`" in readme, f"README does not say that {name} is kept verbatim"

@@ -9,14 +9,13 @@ import pytest
 from typer.testing import CliRunner
 
 from baton.webhooks.cli import app
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import MAPPINGS
 
 
 def test_dotenv_fills_unset_settings_and_the_environment_wins(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shutil.copytree(ROOT / "mappings", tmp_path / "from-dotenv")
+    shutil.copytree(MAPPINGS, tmp_path / "from-dotenv")
     (tmp_path / ".env").write_text("BATON_MAPPINGS_DIR=from-dotenv\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     # Set, then delete: monkeypatch then restores the original state, so what .env loads

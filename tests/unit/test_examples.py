@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from baton.core.handoff import Handoff, parse_handoff
+from tests.support.paths import EXAMPLES, example_files
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "handoffs"
-EXAMPLE_FILES = sorted(EXAMPLES_DIR.glob("*.json"))
+EXAMPLE_FILES = example_files()
 
 MIN_TRANSCRIPT_TURNS = 6
 
@@ -114,7 +114,7 @@ def test_every_scenario_has_a_file_and_every_file_a_scenario() -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.file.removesuffix(".json"))
 def test_scenario_matches_its_expectations(scenario: Scenario) -> None:
-    handoff = load(EXAMPLES_DIR / scenario.file)
+    handoff = load(EXAMPLES / scenario.file)
 
     assert handoff.intent == scenario.intent
     assert handoff.customer.tier == scenario.tier
@@ -126,7 +126,7 @@ def test_scenario_matches_its_expectations(scenario: Scenario) -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.file.removesuffix(".json"))
 def test_scenario_is_complete_enough_for_a_human(scenario: Scenario) -> None:
-    handoff = load(EXAMPLES_DIR / scenario.file)
+    handoff = load(EXAMPLES / scenario.file)
 
     assert len(handoff.transcript) >= MIN_TRANSCRIPT_TURNS
     assert handoff.facts

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from baton.core.mapping import load_mapping, validate_mappings
 from baton.core.mapping.source import mapping_json_schema
 from baton.webhooks.cli_core import app
+from tests.support.paths import MAPPINGS
 
-ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
@@ -24,7 +24,7 @@ runner = CliRunner()
 def mappings(tmp_path: Path) -> Path:
     """A private copy of the shipped mappings to break."""
     target = tmp_path / "mappings"
-    shutil.copytree(ROOT / "mappings", target)
+    shutil.copytree(MAPPINGS, target)
     return target
 
 
@@ -45,7 +45,7 @@ def validate(mappings: Path) -> tuple[int, str]:
 
 
 def test_shipped_mappings_are_valid() -> None:
-    code, output = validate(ROOT / "mappings")
+    code, output = validate(MAPPINGS)
     assert code == 0, output
     assert "zendesk.yaml, salesforce.yaml, hubspot.yaml" in output
 
@@ -177,13 +177,13 @@ def test_load_mapping_raises_with_every_problem(mappings: Path) -> None:
 
 def test_published_schema_is_current_and_validates_shipped_files() -> None:
     """mappings/schema.json is what editors use: it must equal the spec and accept the files."""
-    published = json.loads((ROOT / "mappings" / "schema.json").read_text(encoding="utf-8"))
+    published = json.loads((MAPPINGS / "schema.json").read_text(encoding="utf-8"))
     assert published == mapping_json_schema(), "run `make schema` after changing spec.py"
     validator = jsonschema.Draft202012Validator(published)
     for platform in ("zendesk", "salesforce", "hubspot"):
-        data = yaml.safe_load((ROOT / "mappings" / f"{platform}.yaml").read_text(encoding="utf-8"))
+        data = yaml.safe_load((MAPPINGS / f"{platform}.yaml").read_text(encoding="utf-8"))
         assert list(validator.iter_errors(data)) == []
-    broken = yaml.safe_load((ROOT / "mappings" / "zendesk.yaml").read_text(encoding="utf-8"))
+    broken = yaml.safe_load((MAPPINGS / "zendesk.yaml").read_text(encoding="utf-8"))
     broken["routing"]["default"] = {"queue": "Tier 1 Support"}
     assert list(validator.iter_errors(broken)), "the schema must reject a queue on Zendesk"
 

@@ -5,7 +5,6 @@ the ticket carries it (a first attempt makes no look-up at all)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,10 +15,9 @@ from baton.core.handoff import HANDOFF_ID_PATTERN, parse_handoff
 from baton.core.mapping import load_mapping, plan_requests
 from baton.core.mapping.limits import SizeLimit
 from baton.core.mapping.note import carries_note_marker, note_marker
+from tests.support.paths import MAPPINGS
+from tests.support.paths import VIP_REFUND as EXAMPLE
 
-ROOT = Path(__file__).resolve().parents[2]
-MAPPINGS = ROOT / "mappings"
-EXAMPLE = ROOT / "examples" / "handoffs" / "01-vip-refund-dispute.json"
 HANDOFF_IDS = st.from_regex(HANDOFF_ID_PATTERN.removesuffix("$") + r"\Z", fullmatch=True)
 
 

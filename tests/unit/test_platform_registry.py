@@ -19,9 +19,9 @@ from baton.core.errors import ConfigError
 from baton.core.handoff import handoff_json_schema
 from baton.core.mapping import mapping_json_schema
 from baton.core.plugin import PLUGINS_ENV, PlatformPlugin, registry
+from tests.support.paths import ROOT
 from tests.support.toydesk import plugin as toydesk
 
-ROOT = Path(__file__).resolve().parents[2]
 BUILT_IN = ("zendesk", "salesforce", "hubspot")
 
 

@@ -13,10 +13,9 @@ from baton.connectors.zendesk.facts import PRIORITIES, TICKET_TYPES
 from baton.core.catalog import Catalog, load_catalog
 from baton.core.handoff import Handoff, parse_handoff
 from baton.core.mapping import Plan, load_mapping, plan_requests
+from tests.support.paths import MAPPINGS, catalog_path, example_files
 
-ROOT = Path(__file__).resolve().parents[2]
-MAPPINGS = ROOT / "mappings"
-EXAMPLES = sorted((ROOT / "examples" / "handoffs").glob("*.json"))
+EXAMPLES = example_files()
 
 # Where the shipped routing rules should send each example: Zendesk group, Salesforce owner
 # (queue or user), HubSpot pipeline.
@@ -55,7 +54,7 @@ def test_every_example_has_an_expected_route() -> None:
 def _plan(platform: str, example: Path) -> tuple[Handoff, Plan, Catalog]:
     handoff = parse_handoff(example.read_bytes())
     mapping = load_mapping(MAPPINGS, platform)  # type: ignore[arg-type]
-    catalog = load_catalog(MAPPINGS / "catalogs" / f"{platform}.json")
+    catalog = load_catalog(catalog_path(platform))
     return handoff, plan_requests(mapping, handoff), catalog
 
 

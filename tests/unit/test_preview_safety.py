@@ -15,10 +15,8 @@ from baton.core.errors import ValidationError
 from baton.core.handoff import MAX_HANDOFF_BYTES, parse_handoff, validate_handoff
 from baton.core.mapping import load_mapping, plan_requests, validate_mappings
 from baton.webhooks.cli_core import app
+from tests.support.paths import EXPLICIT_HUMAN, MAPPINGS, VIP_REFUND, example_files
 
-ROOT = Path(__file__).resolve().parents[2]
-MAPPINGS = ROOT / "mappings"
-EXAMPLES = ROOT / "examples" / "handoffs"
 PLATFORMS = ("zendesk", "salesforce", "hubspot")
 runner = CliRunner()
 
@@ -31,7 +29,7 @@ SECRET_TEXT = (
 
 
 def base_handoff() -> dict[str, Any]:
-    return json.loads((EXAMPLES / "02-explicit-human-request.json").read_text(encoding="utf-8"))
+    return json.loads(EXPLICIT_HUMAN.read_text(encoding="utf-8"))
 
 
 def with_secrets() -> dict[str, Any]:
@@ -76,7 +74,7 @@ def test_c5_through_the_cli(platform: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_c5_shipped_examples_leave_no_card_ssn_or_iban(platform: str) -> None:
     mapping = load_mapping(MAPPINGS, platform)
-    for file in sorted(EXAMPLES.glob("*.json")):
+    for file in example_files():
         plan = plan_requests(mapping, parse_handoff(file.read_bytes()))
         text = json.dumps([r.json for r in plan.requests], ensure_ascii=False)
         for secret in ("4111 1111 1111 1111", "078-05-1120", "ES91 2100 0418 4502 0005 1332"):
@@ -91,7 +89,7 @@ def test_preview_prints_the_documented_document() -> None:
             "preview",
             "--platform",
             "zendesk",
-            str(EXAMPLES / "01-vip-refund-dispute.json"),
+            str(VIP_REFUND),
             "--mappings",
             str(MAPPINGS),
         ],

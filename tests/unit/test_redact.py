@@ -25,8 +25,7 @@ from baton.core.redact import (
     load_rules,
     luhn_ok,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import MAPPINGS
 
 # Credential-shaped test values are assembled from pieces so that secret scanners do not flag
 # this file; none of them is a real credential.
@@ -536,7 +535,7 @@ def test_load_rules_bad_yaml_names_position_not_content(tmp_path: Path) -> None:
 
 
 def test_shipped_redaction_file_loads_with_no_rules() -> None:
-    assert load_rules(REPO_ROOT / "mappings" / "redaction.yaml") == []
+    assert load_rules(MAPPINGS / "redaction.yaml") == []
 
 
 def test_rule_built_in_code_is_checked() -> None:

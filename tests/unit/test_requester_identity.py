@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,10 +26,9 @@ from baton.core.mapping.note import identity_warning
 from baton.core.mapping.render import IDENTITY_UNVERIFIED_TAG
 from baton.core.mapping.spec import FallbackRequester, UnverifiedRequester
 from baton.core.plugin import plugin as platform_plugin
+from tests.support.paths import FAILED_IDENTITY as EXAMPLE
+from tests.support.paths import MAPPINGS, example_files
 
-ROOT = Path(__file__).resolve().parents[2]
-MAPPINGS = ROOT / "mappings"
-EXAMPLE = ROOT / "examples" / "handoffs" / "04-failed-identity-check.json"
 PLATFORMS: tuple[Platform, ...] = ("zendesk", "salesforce", "hubspot")
 POLICIES: tuple[UnverifiedRequester, ...] = ("claimed", "tag", "anonymous")
 
@@ -328,7 +326,7 @@ def test_a_zendesk_requester_is_always_one_zendesk_accepts(
 
 def test_the_shipped_examples_keep_their_requesters() -> None:
     """Every shipped example names its customer by email, so each keeps its requester."""
-    for example in sorted((ROOT / "examples" / "handoffs").glob("*.json")):
+    for example in example_files():
         handoff = parse_handoff(example.read_bytes())
         ticket = plan_requests(shipped("zendesk"), handoff).requests[0].json["ticket"]
         assert ticket["requester"]["email"] == handoff.customer.email, example.name

@@ -20,10 +20,10 @@ from baton.core.handoff import Handoff, parse_handoff
 from baton.core.mapping import load_mapping, plan_requests, validate_mappings
 from baton.core.plugin import PLUGINS_ENV, registry
 from baton.sandbox.server import serve_in_thread
+from tests.support.paths import EXAMPLES
 from tests.support.toydesk import mappings_with_toydesk, plugin
 from tests.support.toydesk.local import LocalToydesk
 
-ROOT = Path(__file__).resolve().parents[2]
 TOYDESK = "tests.support.toydesk:plugin"
 
 
@@ -39,7 +39,7 @@ def mappings(tmp_path: Path) -> Path:
 
 
 def example(name: str = "01-vip-refund-dispute.json") -> Handoff:
-    return parse_handoff((ROOT / "examples" / "handoffs" / name).read_bytes())
+    return parse_handoff((EXAMPLES / name).read_bytes())
 
 
 def test_registry_lists_toydesk_after_the_built_ins() -> None:

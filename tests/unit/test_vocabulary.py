@@ -11,7 +11,6 @@ import copy
 import functools
 import html
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,8 +31,8 @@ from baton.core.handoff import (
 )
 from baton.core.mapping import CompiledMapping, load_mapping, plan_requests
 from baton.core.redact import default_redactor
+from tests.support.paths import MAPPINGS
 
-MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 KNOWN = {*TRIGGER_KINDS, *CHANNELS, *ROLES}
 
 BASE: dict[str, Any] = {

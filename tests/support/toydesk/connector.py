@@ -34,7 +34,7 @@ from baton.core.ports import ChangePage, TicketRef, WebhookEvent
 from tests.support.toydesk import facts
 from tests.support.toydesk.events import (
     read_changes,
-    read_event,
+    read_events,
     ticket_disposition,
     verify_signature,
 )
@@ -216,16 +216,22 @@ class ToydeskConnector(Connector):
         verify_signature(headers, body, secret=self.settings.webhook_secret, now=now)
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
-        """The one event in a verified body; PayloadError (without body text) if unreadable."""
-        event = read_event(body)
-        disposition = ticket_disposition(
-            event.ticket,
-            statuses=self._statuses,
-            ticket_url=self.ticket_url,
-            source="webhook",
-            event_id=event.id,
-        )
-        return [WebhookEvent(event.id, event.occurred_at, disposition)]
+        """The events in a verified body (one, or a batch); PayloadError (without body text)
+        if unreadable."""
+        return [
+            WebhookEvent(
+                event.id,
+                event.occurred_at,
+                ticket_disposition(
+                    event.ticket,
+                    statuses=self._statuses,
+                    ticket_url=self.ticket_url,
+                    source="webhook",
+                    event_id=event.id,
+                ),
+            )
+            for event in read_events(body)
+        ]
 
     # ---- sync ----------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 Verification: ``x-toydesk-signature`` = base64(HMAC-SHA256(secret, ``timestamp + "." + body``))
 with ``x-toydesk-timestamp`` in unix seconds, within ±300 s of now. A webhook body is
-``{"id": <event id>, "ticket": {...}, "occurred_at": <iso>}``; a change page
+``{"id": <event id>, "ticket": {...}, "occurred_at": <iso>}``, or several such events as
+``{"events": [...]}``; a change page
 (``GET /api/changes?after=<seq>``) is ``{"changes": [{"seq", "ticket"}], "after": <seq>}``.
 """
 
@@ -50,6 +51,12 @@ class Event(_Body):
     occurred_at: AwareDatetime
 
 
+class Batch(_Body):
+    """Several events in one webhook body."""
+
+    events: Annotated[list[Event], Field(min_length=1, max_length=100)]
+
+
 class Change(_Body):
     """One entry of the change feed."""
 
@@ -93,10 +100,14 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return value.strip()
 
 
-def read_event(body: bytes) -> Event:
-    """A verified webhook body; PayloadError (without any body text) when unreadable."""
+def read_events(body: bytes) -> list[Event]:
+    """The events of a verified webhook body (one event, or a batch ``{"events": [...]}``);
+    PayloadError (without any body text) when unreadable."""
     try:
-        return Event.model_validate(json.loads(bytes(body).decode("utf-8")))
+        data = json.loads(bytes(body).decode("utf-8"))
+        if isinstance(data, dict) and "events" in data:
+            return list(Batch.model_validate(data).events)
+        return [Event.model_validate(data)]
     except (UnicodeDecodeError, ValueError, RecursionError, pydantic.ValidationError):
         raise PayloadError("ToyDesk webhook body of an unknown shape") from None
 

@@ -20,11 +20,12 @@ DEFAULT_TIMEOUT: Final = 10.0
 
 NOTE_MAX_CHARS: Final = 10_000
 PRIORITIES: Final = ("low", "normal", "high", "urgent")
-STATUSES: Final = ("open", "pending", "solved")
+STATUSES: Final = ("open", "pending", "solved", "deleted")
 DEFAULT_STATUSES: Final[dict[str, Outcome]] = {
     "open": "open",
     "pending": "pending",
     "solved": "resolved",
+    "deleted": "deleted",
 }
 CSAT_VALUES: Final[dict[str, float]] = {"good": 1.0, "bad": 0.0}
 

@@ -8,18 +8,12 @@ It stands in for the vendor and shares no code with Baton's connector (only the 
   ``queue_id``.
 * ``GET /api/tickets?external_id=``, ``GET /api/tickets/{id}``, ``GET /api/catalog``.
 * ``GET /api/changes?after=<seq>[&since=<iso>]``: every ticket change, in order.
-* Agent actions (reply, reassign, solve, rate, reopen) emit signed webhooks from a worker
-  thread: ``X-ToyDesk-Timestamp`` (unix seconds) and ``X-ToyDesk-Signature`` =
-  base64(HMAC-SHA256(secret, ``timestamp + "." + body``)).
+* Agent actions (reply, reassign, solve, rate, reopen, delete) emit signed webhooks from a
+  worker thread (:mod:`.webhooks`: the signature, single events and batches).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import queue
 import threading
 import time
 from collections import deque
@@ -28,14 +22,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from baton.sandbox.faults import FaultQueue
+from tests.support.toydesk.webhooks import Webhooks
 
 Json = dict[str, Any]
 Clock = Callable[[], datetime]
 PRIORITIES = ("low", "normal", "high", "urgent")
-DELIVERY_ATTEMPTS = 3
 
 
 def utcnow() -> datetime:
@@ -108,94 +100,6 @@ class Ticket:
             "rating": self.rating,
             "rating_comment": self.rating_comment,
         }
-
-
-@dataclass(frozen=True)
-class Sent:
-    """One webhook delivery attempt, for tests to inspect."""
-
-    url: str
-    headers: Mapping[str, str]
-    body: bytes
-    status: int | None
-
-
-class Webhooks:
-    """Signed, at-least-once webhook delivery from one background worker thread."""
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self.targets: list[tuple[str, str]] = []
-        self.outbox: list[Sent] = []
-        self.paused = False
-        self._queue: queue.Queue[tuple[str, str, bytes] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def subscribe(self, url: str, secret: str) -> None:
-        """Send every later event to ``url``, signed with ``secret``."""
-        with self._lock:
-            self.targets.append((url, secret))
-
-    def emit(self, event: Json) -> None:
-        """Queue ``event`` for every subscriber (dropped while paused: "unreachable")."""
-        body = json.dumps(event, separators=(",", ":")).encode("utf-8")
-        with self._lock:
-            targets = [] if self.paused else list(self.targets)
-        for url, secret in targets:
-            self._queue.put((url, secret, body))
-
-    def start(self) -> None:
-        """Start the worker (idempotent)."""
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name="toydesk-webhooks", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the worker after what is already queued."""
-        if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-        self._thread = None
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until every queued webhook is delivered or given up; False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.005)
-        return True
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=5) as client:
-            while True:
-                item = self._queue.get()
-                try:
-                    if item is None:
-                        return
-                    self._deliver(client, *item)
-                finally:
-                    self._queue.task_done()
-
-    def _deliver(self, client: httpx.Client, url: str, secret: str, body: bytes) -> None:
-        for attempt in range(DELIVERY_ATTEMPTS):
-            timestamp = str(int(self._clock().timestamp()))
-            digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-            headers = {
-                "Content-Type": "application/json",
-                "X-ToyDesk-Timestamp": timestamp,
-                "X-ToyDesk-Signature": base64.b64encode(digest.digest()).decode("ascii"),
-            }
-            try:
-                status: int | None = client.post(url, content=body, headers=headers).status_code
-            except httpx.HTTPError:
-                status = None
-            with self._lock:
-                self.outbox.append(Sent(url, headers, body, status))
-            if status is not None and status < 300:
-                return
-            time.sleep(0.05 * 2**attempt)
 
 
 class ToyState:
@@ -346,6 +250,36 @@ class ToyState:
             ticket.status, ticket.solved_at = "open", None
             ticket.reopen_count += 1
             self._changed(ticket, "reopened")
+
+    def delete(self, ticket_id: int) -> None:
+        """Delete the ticket: it stays readable with the status ``deleted``."""
+        with self._lock:
+            ticket = self._ticket(ticket_id)
+            ticket.status = "deleted"
+            self._changed(ticket, "deleted")
+
+    # ---- what tests do behind the API -------------------------------------------------------
+
+    def duplicate(self, external_id: str) -> None:
+        """A second ticket claiming ``external_id`` (made in the UI, past the API's keys)."""
+        with self._lock:
+            first = next(t for t in self.tickets.values() if t.external_id == external_id)
+            twin = Ticket(
+                id=len(self.tickets) + 1,
+                external_id=external_id,
+                subject="duplicate",
+                priority=first.priority,
+                queue_id=first.queue_id,
+                created_at=self.clock(),
+            )
+            self.tickets[twin.id] = twin
+
+    def event(self, ticket_id: int, event_id: str, status: str, at: datetime) -> Json:
+        """The webhook event ToyDesk would send had the ticket reached ``status`` at ``at``."""
+        with self._lock:
+            snapshot = self._ticket(ticket_id).to_json(self.queues)
+        snapshot.update(status=status, updated_at=_iso(at))
+        return {"id": event_id, "type": "status", "ticket": snapshot, "occurred_at": _iso(at)}
 
     def _ticket(self, ticket_id: int) -> Ticket:
         try:

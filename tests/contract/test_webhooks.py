@@ -1,0 +1,245 @@
+"""Inbound webhooks, for every platform: A1, A4, A6 (authenticity), D1, D4, D5 (dedupe and
+order). Each posts what the platform's sandbox would send — its event shape, its signature
+made the sandbox's way — to Baton's real service with the platform's real connector, on a
+real store. A5 (whatever arrives) is in ``test_webhooks_a5.py``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from baton.core.errors import VerificationError
+from baton.core.store import Store
+from baton.core.tables import InboundEventRow
+from tests.contract.harness import Harness, StatusEvent, signed_webhook
+from tests.contract.helpers import API_KEY, delivered, new_handoff, service
+
+OLD, NEW = "contract-rotated-out-secret", "contract-rotated-in-secret"
+
+
+def _one_byte_changed(body: bytes) -> bytes:
+    at = len(body) // 2
+    return body[:at] + bytes([body[at] ^ 0x01]) + body[at + 1 :]
+
+
+def _webhook_events(store: Store, handoff_id: str) -> list[tuple[str, str | None]]:
+    """The handoff's dispositions that came from webhooks: (outcome, event id), in order."""
+    return [(d.outcome, d.event_id) for d in store.dispositions(handoff_id) if d.event_id]
+
+
+@pytest.mark.property("A1")
+def test_a1_unauthentic_webhook_is_401_and_stores_nothing(
+    harness: Harness, sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A1: a changed byte, a wrong secret, a missing or malformed signature or timestamp, a
+    signature of another body → 401, the row count of every table is unchanged, and the body
+    was never read (verification comes first)."""
+    parsed: list[bytes] = []
+    parse = harness.connector.parse_webhook
+
+    def counting_parse(body: bytes) -> Any:
+        parsed.append(body)
+        return parse(body)
+
+    monkeypatch.setattr(harness.connector, "parse_webhook", counting_parse)
+    ticket_id = harness.connector.create_ticket(new_handoff()).ticket_id
+    now = harness.now()
+    headers, body = signed_webhook(harness, "evt-a1", ticket_id, "solved", now)
+    other_headers, _ = signed_webhook(harness, "evt-other", ticket_id, "solved", now)
+    sig, ts = harness.signature_header, harness.timestamp_header
+    cases: dict[str, tuple[dict[str, str], bytes]] = {
+        "byte_changed": (headers, _one_byte_changed(body)),
+        "wrong_secret": (harness.sign(body, now, secret="not-the-secret"), body),
+        "missing_signature": ({k: v for k, v in headers.items() if k != sig}, body),
+        "missing_timestamp": ({k: v for k, v in headers.items() if k != ts}, body),
+        "no_headers": ({"Content-Type": "application/json"}, body),
+        "signature_not_base64": ({**headers, sig: "%%% not base64 %%%"}, body),
+        "timestamp_malformed": ({**headers, ts: "yesterday"}, body),
+        "timestamp_too_old": (harness.sign(body, now - timedelta(minutes=6)), body),
+        "signature_of_other_body": (other_headers, body),
+    }
+    with service(harness, sqlite_store) as baton:
+        before = sqlite_store.table_counts()
+        for case, (sent_headers, sent_body) in cases.items():
+            response = baton.post(sent_headers, sent_body)
+            assert response.status_code == 401, case
+            assert response.json() == {"error": "unauthorized"}, case
+            assert sqlite_store.table_counts() == before, case
+        assert parsed == []
+        assert baton.post(headers, body).status_code == 200  # the untouched original is fine
+        assert parsed == [body]
+
+
+@pytest.mark.property("A4")
+def test_a4_the_signed_timestamp_window_is_two_sided(harness: Harness, sqlite_store: Store) -> None:
+    """A4: signed now−299 s is accepted; now−301 s and now+301 s are rejected (and stored
+    nothing), by the endpoint and by the connector itself."""
+    ticket_id = harness.connector.create_ticket(new_handoff()).ticket_id
+    now = harness.now()
+    url = f"https://baton.example/webhooks/{harness.platform}"
+    with service(harness, sqlite_store) as baton:
+        for offset in (-301, 301):
+            headers, body = signed_webhook(
+                harness,
+                f"evt-a4{offset}",
+                ticket_id,
+                "solved",
+                now,
+                signed_at=now + timedelta(seconds=offset),
+            )
+            before = sqlite_store.table_counts()
+            assert baton.post(headers, body).status_code == 401, offset
+            assert sqlite_store.table_counts() == before, offset
+            with pytest.raises(VerificationError):
+                harness.connector.verify_webhook(_lower(headers), body, url=url, now=now)
+        headers, body = signed_webhook(
+            harness, "evt-a4-299", ticket_id, "solved", now, signed_at=now - timedelta(seconds=299)
+        )
+        harness.connector.verify_webhook(_lower(headers), body, url=url, now=now)
+        response = baton.post(headers, body)
+        assert response.status_code == 200, response.text
+        assert response.json() == {"received": 1, "duplicates": 0}
+
+
+def _lower(headers: dict[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
+@pytest.mark.property("A6")
+def test_a6_rotation_either_secret_verifies_and_a_removed_one_is_rejected(
+    harness: Harness, sqlite_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A6: with two secrets configured either verifies; once one is removed it is refused
+    (401, nothing stored) while the other still verifies. No secret reaches the logs (C2)."""
+    caplog.set_level(logging.DEBUG)
+    ticket_id = harness.connector.create_ticket(new_handoff()).ticket_id
+    now = harness.now()
+
+    def post(baton_secret: str, event_id: str) -> int:
+        headers, body = signed_webhook(
+            harness, event_id, ticket_id, "solved", now, secret=baton_secret
+        )
+        return baton.post(headers, body).status_code
+
+    with service(harness, sqlite_store, harness.connector_with_secrets([OLD, NEW])) as baton:
+        assert post(OLD, "evt-old") == 200
+        assert post(NEW, "evt-new") == 200
+    with service(harness, sqlite_store, harness.connector_with_secrets([NEW])) as baton:
+        before = sqlite_store.table_counts()
+        assert post(OLD, "evt-old-2") == 401
+        assert sqlite_store.table_counts() == before
+        assert post(NEW, "evt-new-2") == 200
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert OLD not in logged
+    assert NEW not in logged
+
+
+@pytest.mark.property("D1")
+def test_d1_same_event_ten_times_is_one_row_and_one_disposition(
+    harness: Harness, store: Store
+) -> None:
+    """D1: the same event delivered 10 times, freshly signed each time → ten 2xx, one inbox
+    row, one disposition after processing."""
+    [(handoff, ticket_id)] = delivered(harness, store)
+    harness.advance(60)
+    now = harness.now()
+    body = harness.webhook_body([StatusEvent("evt-d1", ticket_id, "solved", now)])
+    with service(harness, store) as baton:
+        responses = [
+            baton.post(harness.sign(body, now - timedelta(seconds=i)), body) for i in range(10)
+        ]
+        assert [r.status_code for r in responses] == [200] * 10
+        assert responses[0].json() == {"received": 1, "duplicates": 0}
+        assert all(r.json() == {"received": 1, "duplicates": 1} for r in responses[1:])
+        assert store.table_counts()["inbound_events"] == 1
+        assert baton.inbox.drain() == 1
+        assert _webhook_events(store, handoff.id) == [("resolved", "evt-d1")]
+        assert baton.inbox.drain() == 0
+
+
+@pytest.mark.property("D4")
+def test_d4_stale_event_after_newer_does_not_roll_back(harness: Harness, store: Store) -> None:
+    """D4: 'solved' at +10 min is processed, then a stale 'open' from +1 min arrives and is
+    processed → the current disposition stays resolved; the history keeps both, in the
+    platform's order, and the status API says so."""
+    [(handoff, ticket_id)] = delivered(harness, store)
+    start = harness.now()
+    newer = StatusEvent("evt-new", ticket_id, "solved", start + timedelta(minutes=10))
+    stale = StatusEvent("evt-old", ticket_id, "open", start + timedelta(minutes=1))
+    with service(harness, store) as baton:
+        for event in (newer, stale):
+            body = harness.webhook_body([event])
+            assert baton.post(harness.sign(body, start), body).status_code == 200
+            assert baton.inbox.drain() == 1
+
+        current = store.current_disposition(handoff.id)
+        assert current is not None
+        assert (current.outcome, current.event_id) == ("resolved", "evt-new")
+        assert _webhook_events(store, handoff.id) == [("open", "evt-old"), ("resolved", "evt-new")]
+        auth = {"Authorization": f"Bearer {API_KEY}"}
+        status = baton.client.get(f"/v1/handoffs/{handoff.id}", headers=auth).json()
+        assert status["disposition"]["outcome"] == "resolved"
+        history = [d["event_id"] for d in status["history"] if d.get("event_id")]
+        assert history == ["evt-old", "evt-new"]
+
+
+@pytest.mark.property("D4")
+def test_d4_stale_and_newer_processed_in_one_batch(harness: Harness, sqlite_store: Store) -> None:
+    """D4: when the stale event is recorded second but both are processed in one batch, the
+    newest by platform time still wins."""
+    [(handoff, ticket_id)] = delivered(harness, sqlite_store)
+    start = harness.now()
+    newer = StatusEvent("evt-n", ticket_id, "pending", start + timedelta(hours=1))
+    stale = StatusEvent("evt-o", ticket_id, "solved", start + timedelta(minutes=1))
+    with service(harness, sqlite_store) as baton:
+        for event in (newer, stale):
+            body = harness.webhook_body([event])
+            assert baton.post(harness.sign(body, start), body).status_code == 200
+        assert baton.inbox.run_once() == 2
+    current = sqlite_store.current_disposition(handoff.id)
+    assert current is not None
+    assert current.outcome == "pending"
+
+
+@pytest.mark.property("D5")
+def test_d5_partial_failure_then_redelivery_has_one_effect_per_event(
+    harness: Harness, sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """D5: a batch of three events whose second fails to record → 503; the redelivery
+    records the missing ones, the first is a duplicate, and each event has exactly one row
+    and one disposition."""
+    tickets = delivered(harness, sqlite_store, count=3)
+    now = harness.now()
+    events = [
+        StatusEvent(f"evt-d5-{i}", ticket_id, "solved", now + timedelta(seconds=i + 1))
+        for i, (_handoff, ticket_id) in enumerate(tickets)
+    ]
+    body = harness.webhook_body(events)
+    record = sqlite_store.record_inbound_event
+    calls = {"n": 0}
+
+    def flaky(platform: str, event_id: str, stored: bytes) -> bool:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return record(platform, event_id, stored)
+
+    monkeypatch.setattr(sqlite_store, "record_inbound_event", flaky)
+    with service(harness, sqlite_store) as baton:
+        assert baton.post(harness.sign(body, now), body).status_code == 503
+        response = baton.post(harness.sign(body, now), body)
+        assert response.status_code == 200, response.text
+        assert response.json() == {"received": 3, "duplicates": 1}
+        with sqlite_store.session() as session:
+            ids = sorted(session.scalars(select(InboundEventRow.event_id)))
+        assert ids == [e.event_id for e in events]
+        assert baton.inbox.drain() == 3
+    with sqlite_store.session() as session:
+        assert set(session.scalars(select(InboundEventRow.state))) == {"processed"}
+    for (handoff, _ticket), event in zip(tickets, events, strict=True):
+        assert _webhook_events(sqlite_store, handoff.id) == [("resolved", event.event_id)]
