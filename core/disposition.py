@@ -67,6 +67,10 @@ class Disposition(BaseModel):
     resolution_seconds: Annotated[int, Field(ge=0)] | None = None
     reopen_count: Annotated[int, Field(ge=0)] = 0
     transfer_count: Annotated[int, Field(ge=0)] = 0
+    public_replies: Annotated[int, Field(ge=0)] | None = Field(
+        default=None,
+        description="Public replies by agents on the ticket; None when the platform cannot say.",
+    )
     csat: Annotated[float, Field(ge=0.0, le=1.0, strict=False)] | None = Field(
         default=None, description="Satisfaction normalized to 0..1."
     )

@@ -737,6 +737,7 @@ _MEASURES = (
     "resolution_seconds",
     "reopen_count",
     "transfer_count",
+    "public_replies",
     "csat",
     "csat_raw",
 )

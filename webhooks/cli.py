@@ -4,7 +4,7 @@ that need connectors or the service. This module only assembles them.
 
 from __future__ import annotations
 
-from baton.webhooks import cli_catalog, cli_jobs, cli_service
+from baton.webhooks import cli_catalog, cli_jobs, cli_report, cli_service
 from baton.webhooks.cli_core import (
     ExamplesDir,
     MappingsDir,
@@ -15,7 +15,7 @@ from baton.webhooks.cli_core import (
     out,
 )
 
-for _module in (cli_catalog, cli_jobs, cli_service):
+for _module in (cli_catalog, cli_jobs, cli_report, cli_service):
     _module.register(app)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
@@ -150,6 +151,21 @@ class SchemaName(StrEnum):
     handoff = "handoff"
     disposition = "disposition"
     mapping = "mapping"
+    report = "report"
+
+
+def parse_time(raw: str | None, option: str) -> datetime | None:
+    """An ISO-8601 option value as a time (UTC when it has no offset); BatonError naming
+    ``option`` when it is not one."""
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BatonError(
+            f"{option}: {raw!r} is not an ISO-8601 time such as 2026-03-01T00:00:00Z"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def bad_input_exits_2(command: Callable[P, R]) -> Callable[P, R]:
@@ -223,15 +239,17 @@ def preview(
 
 @app.command("schema")
 def schema(name: Annotated[SchemaName, typer.Argument(help="Which document.")]) -> None:
-    """Print the JSON Schema of a handoff, a disposition or a mapping file."""
+    """Print the JSON Schema of a handoff, a disposition, a mapping file or the report."""
     from baton.core.disposition import disposition_json_schema
     from baton.core.handoff import handoff_json_schema
+    from baton.core.learning.report import report_json_schema
     from baton.core.mapping import mapping_json_schema
 
     builders = {
         SchemaName.handoff: handoff_json_schema,
         SchemaName.disposition: disposition_json_schema,
         SchemaName.mapping: mapping_json_schema,
+        SchemaName.report: report_json_schema,
     }
     sys.stdout.write(json.dumps(builders[name](), indent=2, ensure_ascii=False) + "\n")
 

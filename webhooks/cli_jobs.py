@@ -37,6 +37,7 @@ from baton.webhooks.cli_core import (
     err,
     mappings_folder,
     out,
+    parse_time,
 )
 
 # The store, the SDKs and the models are imported by the commands that use them, so that
@@ -206,18 +207,6 @@ def _deliveries_table(rows: list[DeliveryView], title: str) -> Table:
             row.last_error or "",
         )
     return table
-
-
-def _parse_since(raw: str | None) -> datetime | None:
-    if raw is None:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(
-            f"--since: {raw!r} is not an ISO-8601 time such as 2026-03-01T00:00:00Z"
-        ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _sync_one(
@@ -414,7 +403,7 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
         mappings: MappingsDir = None,
     ) -> None:
         _configure_logging()
-        start = _parse_since(since)
+        start = parse_time(since, "--since")
         connectors = _configured(deps, mappings_folder(mappings), platform)
         codes: list[int] = []
         try:

@@ -18,19 +18,22 @@ Settings (environment):
 Creates send the mapping's planned request (``POST /api/v2/tickets.json`` with
 ``Idempotency-Key`` = ``external_id`` = the handoff id) on zenpy's authenticated session; a
 retry after an unknown outcome first looks the ticket up by ``external_id``. Reads (look-ups,
-catalog, incremental export, metrics) use zenpy's own calls. Webhook bodies are described in
-:mod:`.events`; errors are classified in :mod:`.http`. A create whose group or assignee Zendesk
-refuses raises TargetRefused; ``use_backup=True`` sends the mapping's ``routing.backup`` target
-instead, under the same key and external_id.
+catalog, a missing metric set) use zenpy's own calls; the incremental export is read raw on
+the same session, since zenpy's pager drops its ``metric_sets`` sideload. Webhook bodies are
+described in :mod:`.events`; errors are classified in :mod:`.http`. A create whose group or
+assignee Zendesk refuses raises TargetRefused; ``use_backup=True`` sends the mapping's
+``routing.backup`` target instead, under the same key and external_id.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -41,9 +44,11 @@ from baton.connectors.zendesk.http import ZendeskClient, ZendeskSettings
 from baton.connectors.zendesk.sync import (
     catalog_from,
     is_baton_ticket,
+    metric_sets_by_ticket,
     sync_disposition,
     ticket_status,
 )
+from baton.connectors.zendesk.values import Names
 from baton.core.catalog import Catalog
 from baton.core.errors import ConfigError, FatalError, RetryableError, TargetRefused
 from baton.core.handoff import Handoff
@@ -52,6 +57,7 @@ from baton.core.ports import ChangePage, TicketRef, WebhookEvent
 from baton.core.ratelimit import RateLimiter
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -78,7 +84,9 @@ class ZendeskConnector(Connector):
         self._clock = clock
         statuses = mapping.statuses if mapping is not None else {}
         self._statuses = {**facts.DEFAULT_STATUSES, **statuses}
-        self._events = EventReader(self._statuses, self.ticket_url)
+        self._names = Names(mapping.catalog if mapping is not None else None)
+        self._events = EventReader(self._statuses, self.ticket_url, self._names)
+        self.metrics_fallbacks = 0  # tickets whose metrics an export page did not sideload
 
     @classmethod
     def from_env(cls, mapping: CompiledMapping | None, env: Mapping[str, str]) -> ZendeskConnector:
@@ -248,29 +256,46 @@ class ZendeskConnector(Connector):
         Without a cursor the export starts at ``since``, moved back to at least a minute ago
         (Zendesk refuses a more recent start_time). Later pages follow the absolute
         ``after_url`` Zendesk returns, until ``end_of_stream``; empty pages are passed on.
+        Every page asks for ``include=metric_sets``, so a page costs one request however many
+        tickets it holds; a Baton ticket whose metric set is missing is read on its own
+        (``metrics_fallbacks`` counts those reads).
         """
-        with self._client.calls():
-            page = self._first_export_page(cursor, since)
+        page = self._export(
+            self._client.api_base() + facts.INCREMENTAL_TICKETS_PATH,
+            self._first_params(cursor, since),
+        )
         last_cursor = cursor or self._start_cursor(since)
         while True:
             change_page = self._change_page(page, last_cursor)
             last_cursor = change_page.cursor
             yield change_page
-            if change_page.done or not getattr(page, "after_url", None):
+            next_url = page.get("after_url")
+            if change_page.done or not isinstance(next_url, str) or not next_url:
                 return
-            try:
-                with self._client.calls():
-                    page.handle_pagination()
-            except StopIteration:  # zenpy's way of saying there is no next page
-                return
+            page = self._export(next_url, {})
 
-    def _first_export_page(self, cursor: str | None, since: datetime) -> Any:
-        incremental = self._client.zenpy.tickets.incremental
+    def _first_params(self, cursor: str | None, since: datetime) -> dict[str, str]:
         if cursor and not cursor.startswith(facts.START_TIME_CURSOR_PREFIX):
-            return incremental(cursor=cursor)
+            return {"cursor": cursor}
         start = cursor.removeprefix(facts.START_TIME_CURSOR_PREFIX) if cursor else ""
         start_time = int(start) if start.isdigit() else self._start_time(since)
-        return incremental(start_time=start_time)
+        return {"start_time": str(start_time)}
+
+    def _export(self, url: str, params: dict[str, str]) -> dict[str, Any]:
+        """One export page, read raw: zenpy's pager drops the ``metric_sets`` sideload."""
+        response = self._client.get(with_metric_sets(url), params)
+        try:
+            page = response.json()
+        except ValueError:
+            page = None
+        if not isinstance(page, dict):
+            raise RetryableError(
+                "export page without a readable body",
+                platform=self.platform,
+                status=response.status_code,
+                code="UnreadableResponse",
+            )
+        return page
 
     def _start_time(self, since: datetime) -> int:
         latest = self._clock() - timedelta(seconds=facts.INCREMENTAL_MIN_AGE_SECONDS)
@@ -279,8 +304,12 @@ class ZendeskConnector(Connector):
     def _start_cursor(self, since: datetime) -> str:
         return f"{facts.START_TIME_CURSOR_PREFIX}{self._start_time(since)}"
 
-    def _change_page(self, page: Any, last_cursor: str) -> ChangePage:
-        tickets = [ticket.to_dict() for ticket in page.values or []]
+    def _change_page(self, page: dict[str, Any], last_cursor: str) -> ChangePage:
+        raw_tickets = page.get("tickets")
+        tickets = (
+            [t for t in raw_tickets if isinstance(t, dict)] if isinstance(raw_tickets, list) else []
+        )
+        metric_sets = metric_sets_by_ticket(page.get(facts.METRIC_SETS))
         dispositions, skipped = [], []
         for ticket in tickets:
             disposition = None
@@ -289,29 +318,52 @@ class ZendeskConnector(Connector):
                     ticket,
                     statuses=self._statuses,
                     ticket_url=self.ticket_url,
-                    metrics=self._metrics(ticket),
+                    metrics=self._metrics(ticket, metric_sets),
+                    names=self._names,
                 )
             if disposition is None:
                 skipped.append(str(ticket.get("id")))
             else:
                 dispositions.append(disposition)
+        after_cursor = page.get("after_cursor")
         return ChangePage(
             dispositions=dispositions,
-            cursor=getattr(page, "after_cursor", None) or last_cursor,
-            done=getattr(page, "end_of_stream", None) is True,
+            cursor=after_cursor if isinstance(after_cursor, str) and after_cursor else last_cursor,
+            done=page.get("end_of_stream") is True,
             examined=len(tickets),
             skipped=skipped,
         )
 
-    def _metrics(self, ticket: dict[str, Any]) -> dict[str, Any] | None:
-        if ticket_status(ticket) == facts.STATUS_DELETED or type(ticket.get("id")) is not int:
+    def _metrics(
+        self, ticket: dict[str, Any], metric_sets: Mapping[int, dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """The ticket's sideloaded metric set; read on its own only when the page lacks it."""
+        ticket_id = ticket.get("id")
+        if ticket_status(ticket) == facts.STATUS_DELETED or type(ticket_id) is not int:
             return None
+        if ticket_id in metric_sets:
+            return dict(metric_sets[ticket_id])
+        self.metrics_fallbacks += 1
+        log.info("zendesk export page without ticket %s's metric set: read it alone", ticket_id)
         try:
             with self._client.calls():
-                metric = self._client.zenpy.tickets.metrics(ticket["id"])
+                metric = self._client.zenpy.tickets.metrics(ticket_id)
         except FatalError as exc:
             if exc.status == 404:  # deleted since the export page was read
                 return None
             raise
         result: dict[str, Any] = metric.to_dict()
         return result
+
+
+def with_metric_sets(url: str) -> str:
+    """``url`` asking for the ``metric_sets`` sideload (added to any ``include`` it has)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    included = [v for k, v in query if k == facts.INCLUDE_PARAM]
+    wanted = {item for value in included for item in value.split(",") if item}
+    if facts.METRIC_SETS in wanted:
+        return url
+    others = [(k, v) for k, v in query if k != facts.INCLUDE_PARAM]
+    include = ",".join(sorted(wanted | {facts.METRIC_SETS}))
+    return urlunsplit(parts._replace(query=urlencode([*others, (facts.INCLUDE_PARAM, include)])))

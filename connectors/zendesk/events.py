@@ -40,6 +40,7 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 
 from baton.connectors.zendesk import facts
+from baton.connectors.zendesk.values import Names, is_merged
 from baton.core.disposition import Disposition, Outcome
 from baton.core.errors import PayloadError, VerificationError
 from baton.core.handoff import is_handoff_id
@@ -135,6 +136,7 @@ class _Detail(_Body):
     external_id: OptionalText = None
     assignee_id: OptionalId = None
     group_id: OptionalId = None
+    tags: list[Any] = Field(default_factory=list)
     updated_at: Timestamp | None = None
 
 
@@ -158,13 +160,21 @@ class _TriggerBody(_Body):
 
 
 class EventReader:
-    """Turns verified webhook bodies into WebhookEvents with their dispositions."""
+    """Turns verified webhook bodies into WebhookEvents with their dispositions.
+
+    Group and assignee come out as names from ``names`` (the mapping's catalog); an id the
+    catalog does not know stays as its id text, never lost.
+    """
 
     def __init__(
-        self, statuses: Mapping[str, Outcome], ticket_url: Callable[[str], str | None]
+        self,
+        statuses: Mapping[str, Outcome],
+        ticket_url: Callable[[str], str | None],
+        names: Names | None = None,
     ) -> None:
         self.statuses = {**facts.DEFAULT_STATUSES, **statuses}
         self.ticket_url = ticket_url
+        self.names = names or Names()
 
     def parse(self, body: bytes) -> list[WebhookEvent]:
         """The events in ``body``; PayloadError (without any body text) when unreadable."""
@@ -185,7 +195,7 @@ class EventReader:
             return WebhookEvent(event_id=body.id, occurred_at=occurred_at)
         kind = body.type.removeprefix(facts.TICKET_EVENT_PREFIX)
         status = (detail.status or "").casefold()
-        outcome = self._event_outcome(kind, status, body.event)
+        outcome = self._event_outcome(kind, status, body.event, detail.tags)
         if outcome is None:
             return WebhookEvent(event_id=body.id, occurred_at=occurred_at)
         disposition = self._disposition(
@@ -193,16 +203,20 @@ class EventReader:
             external_id=detail.external_id,
             outcome=outcome,
             raw_status=status or None,
-            assignee=detail.assignee_id,
-            group=detail.group_id,
+            assignee=self.names.user(detail.assignee_id),
+            group=self.names.group(detail.group_id),
             occurred_at=occurred_at,
             event_id=body.id,
         )
         return WebhookEvent(event_id=body.id, occurred_at=occurred_at, disposition=disposition)
 
-    def _event_outcome(self, kind: str, status: str, event: dict[str, Any]) -> Outcome | None:
+    def _event_outcome(
+        self, kind: str, status: str, event: dict[str, Any], tags: list[Any]
+    ) -> Outcome | None:
         if kind in facts.DELETED_EVENTS:
             return "deleted"
+        if is_merged(status, tags):
+            return "merged"
         if kind == facts.STATUS_CHANGED and _is_reopen(event):
             return "reopened"
         if kind == facts.GROUP_CHANGED and _is_transfer(event):

@@ -186,6 +186,14 @@ class ZendeskClient:
             raise classify(response)
         return response
 
+    def get(self, url: str, params: Mapping[str, str]) -> requests.Response:
+        """GET ``url`` on zenpy's session; a non-2xx answer raises its PlatformError."""
+        with self.calls():
+            response = self.session.get(url, params=dict(params), timeout=self.settings.timeout)
+        if not 200 <= response.status_code < 300:
+            raise classify(response)
+        return response
+
     @contextmanager
     def calls(self) -> Iterator[None]:
         """Turn whatever zenpy or requests raise inside the block into Baton's errors."""

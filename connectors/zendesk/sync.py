@@ -1,6 +1,6 @@
 """Zendesk JSON → Baton values: sync dispositions (ticket + metrics + CSAT) and the catalog.
 
-Pure functions over the plain JSON zenpy objects give with ``to_dict()``; no HTTP here.
+Pure functions over the export's plain JSON; no HTTP here.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pydantic
 
 from baton.connectors.zendesk import facts
 from baton.connectors.zendesk.events import handoff_id_or_none
+from baton.connectors.zendesk.values import Names, is_merged
 from baton.core.catalog import Catalog, CatalogField, Entity, Option
 from baton.core.disposition import Disposition, Outcome
 
@@ -37,15 +38,21 @@ def sync_disposition(
     statuses: Mapping[str, Outcome],
     ticket_url: Callable[[str], str | None],
     metrics: Json | None,
+    names: Names | None = None,
 ) -> Disposition | None:
     """The disposition a sync run reports for one Baton ticket; None when it cannot say.
 
     Outcome comes from the status, except that a ticket still being worked on after a reopen
     (or a move to another group) is ``reopened`` (``transferred``), as webhooks report it: a
     webhook and a sync run that see the same update then agree, and count as one observation.
+    A closed ticket tagged ``closed_by_merge`` is ``merged``. Group and assignee are names from
+    ``names`` (an id it does not know stays its id text).
     """
+    names = names or Names()
     status = ticket_status(ticket)
-    outcome = statuses.get(status)
+    outcome: Outcome | None = (
+        "merged" if is_merged(status, ticket.get("tags")) else statuses.get(status)
+    )
     occurred_at = _timestamp(ticket.get("updated_at"))
     ticket_id = _id_text(ticket.get("id"))
     if outcome is None or occurred_at is None or ticket_id is None:
@@ -64,8 +71,8 @@ def sync_disposition(
             ticket_url=ticket_url(ticket_id),
             outcome=outcome,
             raw_status=status,
-            assignee=_id_text(ticket.get("assignee_id")),
-            group=_id_text(ticket.get("group_id")),
+            assignee=names.user(_id_text(ticket.get("assignee_id"))),
+            group=names.group(_id_text(ticket.get("group_id"))),
             occurred_at=occurred_at,
             source="sync",
             **measured,
@@ -76,14 +83,28 @@ def sync_disposition(
 
 
 def metric_fields(metric: Json) -> Json:
-    """First reply and full resolution (calendar time, seconds), reopens, group transfers."""
+    """First reply and full resolution (calendar time, seconds), reopens, group transfers and
+    public replies by agents (None when the metric set does not say)."""
+    replies = metric.get(facts.METRIC_PUBLIC_REPLIES)
     fields: Json = {
         "first_response_seconds": _seconds(metric.get("reply_time_in_minutes")),
         "resolution_seconds": _seconds(metric.get("full_resolution_time_in_minutes")),
         "reopen_count": _count(metric.get("reopens")),
         "transfer_count": max(0, _count(metric.get("group_stations")) - 1),
+        "public_replies": replies if type(replies) is int and replies >= 0 else None,
     }
     return fields
+
+
+def metric_sets_by_ticket(metric_sets: Any) -> dict[int, Json]:
+    """The export page's sideloaded ``metric_sets``, by ``ticket_id`` (unreadable ones left out)."""
+    if not isinstance(metric_sets, list):
+        return {}
+    return {
+        m["ticket_id"]: m
+        for m in metric_sets
+        if isinstance(m, dict) and type(m.get("ticket_id")) is int
+    }
 
 
 def csat_fields(rating: Any) -> Json:

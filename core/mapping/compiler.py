@@ -20,7 +20,7 @@ from baton.core.errors import ConfigError, Problem
 from baton.core.mapping.context import sample_context
 from baton.core.mapping.limits import OPTION_TYPES, SizeLimit
 from baton.core.mapping.source import PathPart, SourceFile
-from baton.core.mapping.spec import MappingBase, When
+from baton.core.mapping.spec import MappingBase, Sla, When
 from baton.core.mapping.targets import Target
 from baton.core.plugin import PlatformPlugin
 from baton.core.redact import Redactor, default_redactor
@@ -40,6 +40,7 @@ class Route:
     name: str
     when: When
     target: Target
+    sla: Sla | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,14 @@ class CompiledMapping:
     def platform(self) -> str:
         """The platform's registered name."""
         return self.plugin.name
+
+    @property
+    def slas(self) -> dict[str, Sla]:
+        """The SLA targets by route name (``default`` for the default route)."""
+        found = {route.name: route.sla for route in self.routes if route.sla is not None}
+        if self.spec.routing.default.sla is not None:
+            found["default"] = self.spec.routing.default.sla
+        return found
 
 
 class _Compiler:
@@ -204,7 +213,7 @@ class _Compiler:
         for index, rule in enumerate(routing.rules):
             prepared = self.plugin.prepare_rule(rule, routing.default, default)
             target = resolve(prepared, ["routing", "rules", index], self.catalog, self.report)
-            routes.append(Route(prepared.name, prepared.when, target))
+            routes.append(Route(prepared.name, prepared.when, target, prepared.sla))
         return tuple(routes), default, backup
 
     def note(self) -> tuple[jinja2.Template | None, SizeLimit]:

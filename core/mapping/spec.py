@@ -107,11 +107,41 @@ class FallbackRequester(Spec):
     email: Email
 
 
+DurationText = Annotated[
+    str,
+    StringConstraints(pattern=r"^[1-9][0-9]{0,5}[smhd]$"),
+    Field(description="A duration: a number and s, m, h or d, e.g. `30m`, `4h`, `2d`."),
+]
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def duration_seconds(text: str) -> int:
+    """``30m`` → 1800."""
+    return int(text[:-1]) * _UNIT_SECONDS[text[-1]]
+
+
+class Sla(Spec):
+    """Service-level targets for the tickets of a route, as wall time the platform reports."""
+
+    first_response: DurationText | None = None
+    resolution: DurationText | None = None
+
+    @model_validator(mode="after")
+    def _some_target(self) -> Sla:
+        if self.first_response is None and self.resolution is None:
+            raise ValueError("give first_response, resolution, or both")
+        return self
+
+
 class TargetBase(Spec):
     """Where a ticket goes; each platform says by which names (group, queue, pipeline, …)."""
 
+    sla: Sla | None = Field(
+        default=None, description="Targets the learning report measures this route against."
+    )
 
-class RuleBase(Spec):
+
+class RuleBase(TargetBase):
     """A routing rule: its name and conditions; the platform's target keys come with it."""
 
     name: Name

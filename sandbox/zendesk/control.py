@@ -6,6 +6,7 @@ what Zendesk's agents and admins would do in its UI.
 ``POST /_sandbox/tickets/{id}/reopen``    the ticket is open again
 ``POST /_sandbox/tickets/{id}/transfer``  ``{"group": name or id, "assignee": name, email or id}``
 ``POST /_sandbox/tickets/{id}/rate``      ``{"score": "good" | "bad", "comment": "..."}`` (CSAT)
+``POST /_sandbox/tickets/{id}/merge``     ``{"into": target id}`` merge the ticket into another
 ``POST /_sandbox/webhooks``               ``{"url": "...", "secret": "..."}`` signed events go there
 ``GET  /_sandbox/webhooks``               the subscribed URLs and the latest delivery attempts
 ``DELETE /_sandbox/webhooks/{webhook_id}`` stop sending there
@@ -79,6 +80,12 @@ class RateBody(_Body):
     comment: str | None = Field(None, max_length=65_536)
 
 
+class MergeBody(_Body):
+    """The ticket this one is merged into."""
+
+    into: int = Field(ge=1)
+
+
 class WebhookBody(_Body):
     """Where to send the signed event webhooks; without ``secret`` one is made up."""
 
@@ -140,17 +147,26 @@ def _ticket_action_routes(app: FastAPI, state: ZendeskState) -> None:
         state.reassign(ticket_id, group_id=group_id, assignee_id=assignee_id)
         return answer(ticket_id, request)
 
+    @app.post(f"{TICKET_ACTIONS}/merge")
+    async def merge(ticket_id: int, body: MergeBody, request: Request) -> Json:
+        _known_ticket(state, ticket_id)
+        _known_ticket(state, body.into, field="into")
+        if body.into == ticket_id:
+            raise ControlError(422, "a ticket cannot be merged into itself", field="into")
+        state.merge(body.into, {"ids": [ticket_id]}, base_url(request))
+        return answer(ticket_id, request)
+
     @app.post(f"{TICKET_ACTIONS}/rate")
     async def rate(ticket_id: int, body: RateBody) -> Json:
         _known_ticket(state, ticket_id)
         return {"satisfaction_rating": state.rate(ticket_id, body.score, body.comment)}
 
 
-def _known_ticket(state: ZendeskState, ticket_id: int) -> None:
+def _known_ticket(state: ZendeskState, ticket_id: int, field: str | None = None) -> None:
     with state.lock:
         ticket = state.tickets.get(ticket_id)
         if ticket is None or ticket.deleted:
-            raise ControlError(404, f"no ticket {ticket_id}")
+            raise ControlError(404, f"no ticket {ticket_id}", field=field)
 
 
 def _group_id(state: ZendeskState, wanted: str | int) -> int:

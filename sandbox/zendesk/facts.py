@@ -34,6 +34,18 @@ RATE_LIMIT_BODY = "Number of allowed API requests per minute exceeded"  # text/p
 DEFAULT_RATE_LIMIT = 700  # requests per minute (plan dependent)
 WEBHOOK_EVENT_VERSION = "2022-11-06"
 EVENT_TYPE_PREFIX = "zen:event-type:ticket."
+# Incremental ticket export sideloads (Incremental Exports reference, "Exporting tickets":
+# ``include=metric_sets``; Zendesk's answers in support.zendesk.com community posts
+# 4984355661466 and 4866803571098 show ``…/incremental/tickets/cursor.json?start_time=…&
+# include=metric_sets``): a top-level ``metric_sets`` array of objects with the fields of the
+# ticket's ``ticket_metric`` (``GET /api/v2/tickets/{id}/metrics.json``), ``ticket_id`` included.
+INCREMENTAL_SIDELOADS = ("metric_sets",)
+# Merging (Tickets reference, "Merge Tickets into Target Ticket"): ``POST
+# /api/v2/tickets/{ticket_id}/merge`` with ``ids`` (required), ``target_comment``,
+# ``source_comment``, ``target_comment_is_public``, ``source_comment_is_public``; comments are
+# private unless made public; the answer is a ``job_status`` of a background job. Merging
+# closes each source ticket.
+MERGE_COMMENT_FIELDS = ("target_comment", "source_comment")
 # Requesters (Tickets API, "Requesters and submitters" and "Creating a ticket with a new
 # requester"): "By default, the requester of a ticket is the submitter", and through the API the
 # submitter is the authenticated API user, so a create without requester/requester_id gets the
@@ -74,5 +86,15 @@ BLANK_REQUESTER_NAME_REFUSED = True
 TAGS_SPLIT_ON_WHITESPACE = True  # "foo bar" → ["foo", "bar"], lower-cased
 ALL_AGENTS_IN_ALL_GROUPS = True  # catalogs carry no memberships; restrict via set_group_members
 BUSINESS_EQUALS_CALENDAR = True  # the sandbox's schedule is 24/7
+# Merging: the tag a source ticket gets (seen in real accounts' tag lists, not in the reference);
+# the job's type and result shape; the refusal of a closed source or target (the Help Center's
+# merging rules say closed tickets cannot be merged; status and body are the sandbox's); the
+# comments added when none is given (the wording of the agent UI's defaults); whether an
+# export page's after_url repeats ``include`` (the sandbox's links leave it out).
+MERGED_TAG = "closed_by_merge"
+MERGE_JOB_TYPE = "MergeTickets"
+MERGE_CLOSED_TICKET = {"description": "Status: closed tickets cannot be merged"}
+MERGE_SOURCE_COMMENT = 'This request was closed and merged into request #{target} "{subject}".'
+MERGE_TARGET_COMMENT = 'Request #{source} "{subject}" was closed and merged into this request.'
 WEBHOOK_MAX_ATTEMPTS = 5
 WEBHOOK_BASE_DELAY_SECONDS = 1.0  # doubled per retry, divided by time_factor

@@ -26,6 +26,7 @@ from baton.sandbox.zendesk.facts import (
     IDEMPOTENCY_HEADER,
     IDEMPOTENCY_LOOKUP_HEADER,
     INCREMENTAL_MAX_PER_PAGE,
+    INCREMENTAL_SIDELOADS,
     NOT_FOUND,
     RATE_LIMIT_BODY,
     TOO_RECENT_START_TIME,
@@ -144,6 +145,11 @@ def _ticket_routes(app: FastAPI, state: ZendeskState) -> None:
     async def ticket_metrics(ticket_id: int, request: Request) -> Json:
         return {"ticket_metric": state.metrics(ticket_id, base_url(request))}
 
+    @app.post("/api/v2/tickets/{ticket_id}/merge")
+    async def merge_tickets(ticket_id: int, request: Request) -> Json:
+        _, body = await _json_body(request)
+        return {"job_status": state.merge(ticket_id, body, base_url(request))}
+
     @app.post("/api/v2/tickets/create_many.json")
     async def create_many(request: Request) -> JSONResponse:
         _, body = await _json_body(request)
@@ -154,6 +160,12 @@ def _ticket_routes(app: FastAPI, state: ZendeskState) -> None:
     @app.get("/api/v2/job_statuses/{job_id}.json")
     async def job_status(job_id: str) -> Json:
         return {"job_status": state.job_status(job_id)}
+
+
+def _sideloads(include: str | None) -> dict[str, list[Json]]:
+    """The export's sideloads ``include`` asks for (comma-separated); unknown names are ignored."""
+    wanted = {name.strip() for name in (include or "").split(",")}
+    return {name: [] for name in INCREMENTAL_SIDELOADS if name in wanted}
 
 
 def _export_routes(app: FastAPI, state: ZendeskState) -> None:
@@ -176,8 +188,12 @@ def _export_routes(app: FastAPI, state: ZendeskState) -> None:
         after, before = page["after_cursor"], page["before_cursor"]
         with state.lock:
             tickets = [t.to_json(base) for t in page["tickets"]]
+        sideloads = _sideloads(q.get("include"))
+        if "metric_sets" in sideloads:
+            sideloads["metric_sets"] = state.metric_sets(page["tickets"], base)
         return {
             "tickets": tickets,
+            **sideloads,
             "after_cursor": after,
             "after_url": page_url(request, path, {"cursor": after, **extra}),
             "before_cursor": before,

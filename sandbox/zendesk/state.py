@@ -17,7 +17,7 @@ from baton.sandbox.zendesk.facts import (
     TOO_RECENT_START_TIME,
     TOO_RECENT_START_TIME_STATUS,
 )
-from baton.sandbox.zendesk.model import Json, iso
+from baton.sandbox.zendesk.model import Json, Ticket, iso
 from baton.sandbox.zendesk.pagination import decode_cursor, encode_cursor
 from baton.sandbox.zendesk.tickets import TicketDesk
 
@@ -63,7 +63,17 @@ class ZendeskState(TicketDesk):
     def metrics(self, ticket_id: int, base: str) -> Json:
         """``ticket_metric`` derived from the ticket's history."""
         with self.lock:
-            ticket = self.ticket(ticket_id)
+            return self.metric_set(self.ticket(ticket_id), base)
+
+    def metric_sets(self, tickets: list[Ticket], base: str) -> list[Json]:
+        """The ``metric_sets`` sideload of an export page: one per live ticket on it (a deleted
+        ticket has none: UNCONFIRMED, as its metrics are gone from the API)."""
+        with self.lock:
+            return [self.metric_set(t, base) for t in tickets if not t.deleted]
+
+    def metric_set(self, ticket: Ticket, base: str) -> Json:
+        """A ticket's metrics, as ``/metrics.json`` and the export's sideload show them."""
+        with self.lock:
             m = ticket.metrics
             first_solved = m.solved_times[0] if m.solved_times else None
             last_solved = m.solved_times[-1] if m.solved_times else None

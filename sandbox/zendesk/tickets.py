@@ -17,6 +17,11 @@ from baton.sandbox.zendesk.facts import (
     CREATE_MANY_MAX,
     IDEMPOTENCY_MISMATCH,
     IDEMPOTENCY_MISMATCH_STATUS,
+    MERGE_CLOSED_TICKET,
+    MERGE_JOB_TYPE,
+    MERGE_SOURCE_COMMENT,
+    MERGE_TARGET_COMMENT,
+    MERGED_TAG,
     NOT_FOUND,
     PARAMETER_MISSING,
     TAGS_SPLIT_ON_WHITESPACE,
@@ -262,8 +267,6 @@ class TicketDesk(Account):
             raise ZendeskError(400, PARAMETER_MISSING)
         if len(items) > CREATE_MANY_MAX:
             raise ZendeskError(TOO_MANY_VALUES_STATUS, TOO_MANY_VALUES)
-        job_id = uuid.uuid4().hex
-        url = f"{base}/api/v2/job_statuses/{job_id}.json"
         results = []
         for index, item in enumerate(items):
             try:
@@ -271,27 +274,88 @@ class TicketDesk(Account):
                 results.append({"index": index, "id": created["ticket"]["id"]})
             except ZendeskError as exc:
                 results.append({"index": index, "error": exc.body.get("error"), **exc.body})
+        return self._finished_job("ThreadedBulkCreateTickets", results, base)
+
+    # ---- merging ---------------------------------------------------------------------------
+
+    def merge(self, target_id: int, data: Any, base: str = "") -> Json:
+        """Merge the tickets ``data["ids"]`` into ``target_id``; returns the queued job_status.
+
+        Each source ticket gets ``source_comment`` (private unless ``source_comment_is_public``),
+        the ``closed_by_merge`` tag and status closed; the target gets ``target_comment``. The
+        job is done at once (its status reads ``completed``). A closed source or target is
+        refused (422), an unknown one is a 404, a request without ``ids`` a 400.
+        """
+        ids = data.get("ids") if isinstance(data, dict) else None
+        if not isinstance(ids, list) or not ids or not all(type(i) is int for i in ids):
+            raise ZendeskError(
+                400, {**PARAMETER_MISSING, "description": "Parameter ids is required"}
+            )
         with self.lock:
-            self.jobs[job_id] = {
-                "id": job_id,
-                "url": url,
-                "job_type": "ThreadedBulkCreateTickets",
-                "total": len(items),
-                "progress": len(items),
-                "status": "completed",
-                "message": "Completed at " + str(iso(self.clock())),
-                "results": results,
-            }
-        return {
+            target = self.ticket(target_id)
+            sources = [self.ticket(i) for i in dict.fromkeys(ids) if i != target_id]
+            if any(t.status == "closed" for t in [target, *sources]):
+                raise record_invalid({"status": [dict(MERGE_CLOSED_TICKET)]})
+            results = []
+            for source in sources:
+                self._merge_one(source, target, data)
+                results.append(
+                    {"action": "update", "id": source.id, "status": "Updated", "success": True}
+                )
+            return self._finished_job(MERGE_JOB_TYPE, results, base)
+
+    def _merge_one(self, source: Ticket, target: Ticket, data: Json) -> None:
+        agent = self.api_user.id
+        comments = (
+            (
+                source,
+                "source_comment",
+                MERGE_SOURCE_COMMENT.format(target=target.id, subject=target.subject or ""),
+            ),
+            (
+                target,
+                "target_comment",
+                MERGE_TARGET_COMMENT.format(source=source.id, subject=source.subject or ""),
+            ),
+        )
+        for ticket, key, default in comments:
+            before = ticket.snapshot()
+            given = data.get(key)
+            body = given if isinstance(given, str) and given.strip() else default
+            public = data.get(f"{key}_is_public") is True
+            self._add_comment(
+                ticket, {"body": body, "public": public, "author_id": agent}, body, agent, {}
+            )
+            if ticket is source:
+                if MERGED_TAG not in ticket.tags:
+                    ticket.tags.append(MERGED_TAG)
+                self._set_status(ticket, "closed")
+            self._touch(ticket)
+            self._emit(ticket, before, comment=ticket.comments[-1])
+
+    def _finished_job(self, job_type: str, results: list[Json], base: str) -> Json:
+        """Record a job that is already done; the queued job_status its request answers."""
+        job_id = uuid.uuid4().hex
+        url = f"{base}/api/v2/job_statuses/{job_id}.json"
+        queued = {
             "id": job_id,
             "url": url,
-            "job_type": "ThreadedBulkCreateTickets",
-            "total": len(items),
+            "job_type": job_type,
+            "total": len(results),
             "progress": None,
             "status": "queued",
             "message": None,
             "results": None,
         }
+        with self.lock:
+            self.jobs[job_id] = {
+                **queued,
+                "progress": len(results),
+                "status": "completed",
+                "message": "Completed at " + str(iso(self.clock())),
+                "results": results,
+            }
+        return queued
 
     def job_status(self, job_id: str) -> Json:
         """A job status or 404."""

@@ -814,6 +814,8 @@ def sandbox_events() -> dict[str, dict[str, Any]]:
         ("transfer", lambda: state.reassign(1, group_id=BILLING)),
         ("assign", lambda: state.reassign(1, assignee_id=MAYA)),
         ("comment", lambda: state.agent_reply(1, "hello")),
+        ("target", lambda: state.create_ticket({**data, "external_id": None}, "https://x")),
+        ("merged", lambda: state.merge(2, {"ids": [1]})),
         ("deleted", lambda: state.delete(1)),
     ]
     events: dict[str, dict[str, Any]] = {}
@@ -862,9 +864,29 @@ def test_parse_each_sandbox_event_type(key: str, outcome: str, raw_status: str) 
     assert parsed.occurred_at == disposition.occurred_at
 
 
-def test_parse_carries_assignee_and_group_ids_as_strings() -> None:
+def test_parse_carries_assignee_and_group_names_from_the_catalog() -> None:
     disposition = _parse(sandbox_events()["agent_assignment_changed:assign"]).disposition
-    assert (disposition.assignee, disposition.group) == (str(MAYA), str(BILLING))
+    assert (disposition.assignee, disposition.group) == ("Maya Okafor", "Billing")
+
+
+def test_an_id_the_catalog_does_not_know_stays_as_its_id_text() -> None:
+    event = json.loads(json.dumps(sandbox_events()["agent_assignment_changed:assign"]))
+    event["detail"].update(assignee_id="424242", group_id="939393")
+    disposition = _parse(event).disposition
+    assert (disposition.assignee, disposition.group) == ("424242", "939393")
+
+
+def test_a_merged_ticket_is_merged_in_webhooks() -> None:
+    event = sandbox_events()["status_changed:merged"]
+    assert event["detail"]["status"] == "CLOSED"
+    assert "closed_by_merge" in event["detail"]["tags"]
+    assert _parse(event).disposition.outcome == "merged"
+
+
+def test_a_closed_ticket_without_the_merge_tag_is_resolved_in_webhooks() -> None:
+    event = json.loads(json.dumps(sandbox_events()["status_changed:merged"]))
+    event["detail"]["tags"] = [t for t in event["detail"]["tags"] if t != "closed_by_merge"]
+    assert _parse(event).disposition.outcome == "resolved"
 
 
 def test_a_first_group_assignment_is_not_a_transfer() -> None:
@@ -1029,6 +1051,21 @@ def _export_page(
     }
 
 
+def _q(**params: str) -> Any:
+    """A strict query matcher: ``params`` plus the ``include=metric_sets`` every page asks for."""
+    return matchers.query_param_matcher({**params, "include": "metric_sets"})
+
+
+METRIC = {
+    "ticket_id": 1,
+    "reply_time_in_minutes": {"calendar": 2, "business": 2},
+    "full_resolution_time_in_minutes": {"calendar": 12, "business": 12},
+    "reopens": 1,
+    "group_stations": 3,
+    "replies": 4,
+}
+
+
 def test_s4_export_pages_metrics_csat_empty_page_and_end_of_stream(
     zenpy_env: None, mocked: responses.RequestsMock
 ) -> None:
@@ -1048,35 +1085,28 @@ def test_s4_export_pages_metrics_csat_empty_page_and_end_of_stream(
     mocked.add(
         responses.GET,
         EXPORT,
-        json=_export_page(
-            first,
-            "c1",
-            False,
-            f"{BASE}/api/v2/incremental/tickets/cursor.json?cursor=c1&per_page=2",
-        ),
-        match=[matchers.query_param_matcher({"start_time": str(start)})],
+        json={
+            **_export_page(
+                first,
+                "c1",
+                False,
+                f"{BASE}/api/v2/incremental/tickets/cursor.json?cursor=c1&per_page=2",
+            ),
+            "metric_sets": [METRIC, {**METRIC, "ticket_id": 2}],
+        },
+        match=[_q(start_time=str(start))],
     )
     mocked.add(
         responses.GET,
         EXPORT,
         json=_export_page([], "c2", False),
-        match=[matchers.query_param_matcher({"cursor": "c1", "per_page": "2"})],
+        match=[_q(cursor="c1", per_page="2")],  # the link followed, the sideload kept
     )
     mocked.add(
         responses.GET,
         EXPORT,
         json=_export_page([_export_ticket(3, "ho-3", "deleted")], "c3", True),
-        match=[matchers.query_param_matcher({"cursor": "c2"})],
-    )
-    metric = {
-        "ticket_id": 1,
-        "reply_time_in_minutes": {"calendar": 2, "business": 2},
-        "full_resolution_time_in_minutes": {"calendar": 12, "business": 12},
-        "reopens": 1,
-        "group_stations": 3,
-    }
-    mocked.add(
-        responses.GET, f"{BASE}/api/v2/tickets/1/metrics.json", json={"ticket_metric": metric}
+        match=[_q(cursor="c2")],
     )
 
     pages = list(connector.changes(None, since=since))
@@ -1096,17 +1126,89 @@ def test_s4_export_pages_metrics_csat_empty_page_and_end_of_stream(
     )
     assert (resolved.first_response_seconds, resolved.resolution_seconds) == (120, 720)
     assert (resolved.reopen_count, resolved.transfer_count) == (1, 2)
+    assert resolved.public_replies == 4
     assert (resolved.csat, resolved.csat_raw) == (1.0, "good")
-    assert (resolved.assignee, resolved.group) == (str(MAYA), str(TIER1))
+    assert (resolved.assignee, resolved.group) == ("Maya Okafor", "Tier 1 Support")
     deleted = pages[2].dispositions[0]
     assert (deleted.handoff_id, deleted.outcome, deleted.first_response_seconds) == (
         "ho-3",
         "deleted",
         None,
     )
-    metric_calls = [c for c in mocked.calls if "metrics" in str(c.request.url)]
-    assert len(metric_calls) == 1  # none for the foreign ticket, none for the deleted one
-    assert limiter.acquired == len(mocked.calls) == 4  # every request took a token
+    assert deleted.public_replies is None
+    # Metrics came with the pages: one request per page, none per ticket.
+    assert not [c for c in mocked.calls if "metrics" in str(c.request.url)]
+    assert connector.metrics_fallbacks == 0
+    assert limiter.acquired == len(mocked.calls) == 3  # every request took a token
+
+
+def _one_page_connector(
+    mocked: responses.RequestsMock, tickets: list[dict[str, Any]], metric_sets: list[Any]
+) -> ZendeskConnector:
+    """A connector whose export from cursor ``c0`` is one last page of ``tickets``."""
+    mocked.add(
+        responses.GET,
+        EXPORT,
+        json={**_export_page(tickets, "c1", True), "metric_sets": metric_sets},
+        match=[_q(cursor="c0")],
+    )
+    return ZendeskConnector(
+        ZendeskSettings.from_env(_env(BATON_ZENDESK_URL=BASE)), mapping(), clock=lambda: NOW
+    )
+
+
+def test_a_ticket_whose_metric_set_is_missing_is_read_alone_and_counted(
+    zenpy_env: None, mocked: responses.RequestsMock
+) -> None:
+    tickets = [
+        _export_ticket(1, EXTERNAL_ID, "solved"),
+        _export_ticket(5, "ho-5", "open", assignee_id=424242, group_id=939393),
+    ]
+    connector = _one_page_connector(mocked, tickets, [METRIC])
+    alone = {**METRIC, "ticket_id": 5, "replies": 0, "reopens": 0, "group_stations": 1}
+    mocked.add(
+        responses.GET, f"{BASE}/api/v2/tickets/5/metrics.json", json={"ticket_metric": alone}
+    )
+
+    [page] = connector.changes("c0", since=NOW)
+
+    by_ticket = {d.ticket_id: d for d in page.dispositions}
+    assert (by_ticket["1"].public_replies, by_ticket["5"].public_replies) == (4, 0)
+    assert connector.metrics_fallbacks == 1
+    assert [c.request.url for c in mocked.calls if "metrics" in str(c.request.url)] == [
+        f"{BASE}/api/v2/tickets/5/metrics.json"
+    ]
+    # Ids the catalog does not know stay as their id text.
+    assert (by_ticket["5"].assignee, by_ticket["5"].group) == ("424242", "939393")
+
+
+def test_a_closed_ticket_tagged_closed_by_merge_is_merged_in_sync(
+    zenpy_env: None, mocked: responses.RequestsMock
+) -> None:
+    tickets = [
+        _export_ticket(1, EXTERNAL_ID, "closed", tags=["baton", "closed_by_merge"]),
+        _export_ticket(2, "ho-2", "closed", tags=["baton"]),
+    ]
+    connector = _one_page_connector(mocked, tickets, [METRIC, {**METRIC, "ticket_id": 2}])
+    [page] = connector.changes("c0", since=NOW)
+    assert [(d.ticket_id, d.outcome) for d in page.dispositions] == [
+        ("1", "merged"),
+        ("2", "resolved"),
+    ]
+
+
+def test_with_metric_sets_keeps_the_link_and_adds_the_sideload_once() -> None:
+    from baton.connectors.zendesk.connector import with_metric_sets
+
+    assert with_metric_sets(f"{EXPORT}?cursor=c1&per_page=2") == (
+        f"{EXPORT}?cursor=c1&per_page=2&include=metric_sets"
+    )
+    assert with_metric_sets(f"{EXPORT}?cursor=c1&include=metric_sets") == (
+        f"{EXPORT}?cursor=c1&include=metric_sets"
+    )
+    assert with_metric_sets(f"{EXPORT}?cursor=c1&include=users") == (
+        f"{EXPORT}?cursor=c1&include=metric_sets%2Cusers"
+    )
 
 
 def test_the_first_run_keeps_its_start_time_when_the_export_gives_no_cursor(
@@ -1127,7 +1229,7 @@ def test_the_first_run_keeps_its_start_time_when_the_export_gives_no_cursor(
         responses.GET,
         EXPORT,
         json=empty,
-        match=[matchers.query_param_matcher({"start_time": str(start)})],
+        match=[_q(start_time=str(start))],
     )
     [page] = connector.changes(None, since=since)
     assert (page.cursor, page.done) == (f"start_time:{start}", True)

@@ -247,6 +247,73 @@ def test_c_agents_transfer_reply_solve_and_reopen(sandbox: Served) -> None:
     assert "'Tier 1', 'Tier 2'" in nowhere.json()["message"]
 
 
+def test_c_merging_closes_the_ticket_with_the_tag_and_a_private_comment(sandbox: Served) -> None:
+    source = created_id(sandbox.create("h-merge-source"))
+    target = created_id(sandbox.create("h-merge-target"))
+
+    merged = sandbox.control("POST", f"/tickets/{source}/merge", {"into": target})
+
+    assert merged.status_code == 200, merged.text
+    ticket = merged.json()["ticket"]
+    assert (ticket["id"], ticket["status"]) == (source, "closed")
+    assert "closed_by_merge" in ticket["tags"]
+    comments = sandbox.get(f"/api/v2/tickets/{source}/comments.json").json()["comments"]
+    assert (comments[-1]["public"], f"#{target}" in comments[-1]["body"]) == (False, True)
+    kept = sandbox.ticket(target)
+    assert (kept["status"], "closed_by_merge" in kept["tags"]) == ("new", False)
+    again = sandbox.control("POST", f"/tickets/{source}/merge", {"into": target})
+    assert again.status_code == 422  # a closed ticket cannot be merged
+    itself = sandbox.control("POST", f"/tickets/{target}/merge", {"into": target})
+    assert (itself.status_code, itself.json()["field"]) == (422, "into")
+    nowhere = sandbox.control("POST", f"/tickets/{target}/merge", {"into": 999999})
+    assert (nowhere.status_code, nowhere.json()["field"]) == (404, "into")
+
+
+def test_c_zendesks_merge_endpoint_answers_a_job_status(sandbox: Served) -> None:
+    sources = [created_id(sandbox.create(f"h-m{i}")) for i in range(2)]
+    target = created_id(sandbox.create("h-m-target"))
+
+    answer = sandbox.api.post(
+        f"{sandbox.base_url}/api/v2/tickets/{target}/merge",
+        json={"ids": sources, "source_comment": "Duplicate", "target_comment": "Merged in"},
+        timeout=TIMEOUT,
+    )
+
+    assert answer.status_code == 200, answer.text
+    job = answer.json()["job_status"]
+    assert job["status"] == "queued"
+    done = sandbox.get(f"/api/v2/job_statuses/{job['id']}.json").json()["job_status"]
+    assert (done["status"], [r["id"] for r in done["results"]]) == ("completed", sources)
+    for source in sources:
+        assert sandbox.ticket(source)["status"] == "closed"
+        comments = sandbox.get(f"/api/v2/tickets/{source}/comments.json").json()["comments"]
+        assert (comments[-1]["body"], comments[-1]["public"]) == ("Duplicate", False)
+    comments = sandbox.get(f"/api/v2/tickets/{target}/comments.json").json()["comments"]
+    assert [c["body"] for c in comments[-2:]] == ["Merged in", "Merged in"]
+    missing = sandbox.api.post(
+        f"{sandbox.base_url}/api/v2/tickets/{target}/merge", json={}, timeout=TIMEOUT
+    )
+    assert missing.status_code == 400
+
+
+def test_c_the_export_sideloads_metric_sets_when_asked(sandbox: Served) -> None:
+    ids = [created_id(sandbox.create(f"h-ms{i}")) for i in range(3)]
+    sandbox.control("POST", f"/tickets/{ids[0]}/reply", {"body": "On it."})
+    sandbox.control("POST", "/clock", {"advance_seconds": 120})
+    path = "/api/v2/incremental/tickets/cursor.json"
+
+    plain = sandbox.get(path, start_time=0).json()
+    asked = sandbox.get(path, start_time=0, include="metric_sets").json()
+
+    assert "metric_sets" not in plain
+    assert sorted(t["id"] for t in asked["tickets"]) == ids
+    by_ticket = {m["ticket_id"]: m for m in asked["metric_sets"]}
+    assert sorted(by_ticket) == ids
+    alone = sandbox.get(f"/api/v2/tickets/{ids[0]}/metrics.json").json()["ticket_metric"]
+    assert by_ticket[ids[0]] == alone
+    assert (by_ticket[ids[0]]["replies"], by_ticket[ids[1]]["replies"]) == (1, 0)
+
+
 class _Receiver:
     """A tiny webhook receiver keeping what it was sent."""
 

@@ -558,12 +558,20 @@ def test_s1_a_repeated_observation_stays_one_row_but_gains_the_sync_measures(
     store.add_handoff(make_handoff(), "zendesk")
     seen = make_disposition("resolved", T0)
     assert store.add_disposition(seen) is True
+    assert seen.public_replies is None  # a webhook cannot know
     synced = seen.model_copy(
-        update={"source": "sync", "resolution_seconds": 2_820, "csat": 1.0, "csat_raw": "good"}
+        update={
+            "source": "sync",
+            "resolution_seconds": 2_820,
+            "csat": 1.0,
+            "csat_raw": "good",
+            "public_replies": 0,
+        }
     )
     assert store.add_disposition(synced) is False
     [only] = store.dispositions("h-1")
     assert (only.source, only.resolution_seconds, only.csat) == ("webhook", 2_820, 1.0)
+    assert only.public_replies == 0  # zero replies is a measure, unlike a zero count default
     assert store.add_disposition(synced) is False
     assert len(store.dispositions("h-1")) == 1
 
