@@ -31,6 +31,7 @@ from baton.webhooks.auth import RETRY_AFTER_SECONDS, ApiKeys, error_response
 from baton.webhooks.intake import HandoffIntake, load_redactor
 from baton.webhooks.observability import Metrics, describe, event
 from baton.webhooks.receivers import WebhookReceiver
+from baton.webhooks.report_api import report_router
 from baton.webhooks.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ def create_app(
     app.state.metrics = metrics
     app.include_router(intake.router())
     app.include_router(receiver.router())
+    app.include_router(report_router(store, ApiKeys(settings.api_keys), settings.mappings_dir))
     _add_operations(app, store, metrics)
     _add_error_handlers(app)
     app.add_middleware(AccessLog)

@@ -152,6 +152,7 @@ class SchemaName(StrEnum):
     disposition = "disposition"
     mapping = "mapping"
     report = "report"
+    feedback = "feedback"
 
 
 def parse_time(raw: str | None, option: str) -> datetime | None:
@@ -239,9 +240,11 @@ def preview(
 
 @app.command("schema")
 def schema(name: Annotated[SchemaName, typer.Argument(help="Which document.")]) -> None:
-    """Print the JSON Schema of a handoff, a disposition, a mapping file or the report."""
+    """Print the JSON Schema of a handoff, a disposition, a mapping file, the report or a
+    feedback record."""
     from baton.core.disposition import disposition_json_schema
     from baton.core.handoff import handoff_json_schema
+    from baton.core.learning.feedback import feedback_json_schema
     from baton.core.learning.report import report_json_schema
     from baton.core.mapping import mapping_json_schema
 
@@ -250,6 +253,7 @@ def schema(name: Annotated[SchemaName, typer.Argument(help="Which document.")]) 
         SchemaName.disposition: disposition_json_schema,
         SchemaName.mapping: mapping_json_schema,
         SchemaName.report: report_json_schema,
+        SchemaName.feedback: feedback_json_schema,
     }
     sys.stdout.write(json.dumps(builders[name](), indent=2, ensure_ascii=False) + "\n")
 

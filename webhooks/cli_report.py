@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal, TextIO
 
 import typer
 
@@ -17,19 +20,17 @@ from baton.webhooks.cli_core import (
     MappingsDir,
     OptionalPlatform,
     bad_input_exits_2,
+    err,
     mappings_folder,
     out,
     parse_time,
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from rich.table import Table
 
     from baton.core.learning.metrics import GroupMetrics
     from baton.core.learning.report import Report
-    from baton.core.mapping.spec import Sla
 
 REPORT_HELP = """What became of the escalations: outcomes, response and resolution times, CSAT,
 right-party, quick-fix and durable-resolution rates, per trigger, intent, route, group …
@@ -41,8 +42,64 @@ then slowest p90 resolution.
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``baton report`` to ``app``."""
+    """Add ``baton report`` and ``baton export feedback`` to ``app``."""
     app.command("report", help=REPORT_HELP)(report)
+    export_app = typer.Typer(help="Export what Baton learned, for the agent's own tuning.")
+    export_app.command("feedback")(feedback)
+    app.add_typer(export_app, name="export")
+
+
+@bad_input_exits_2
+def feedback(
+    since: Annotated[
+        str | None, typer.Option(help="Handoffs created at or after (ISO-8601; UTC if no offset).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Handoffs created before.")] = None,
+    platform: OptionalPlatform = None,
+    file_format: Annotated[
+        str, typer.Option("--format", help="jsonl (one JSON record a line) or csv.")
+    ] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write here instead of standard output.")
+    ] = None,
+    mappings: MappingsDir = None,
+) -> None:
+    """One record per handoff: the features the agent decided on and the outcome (with SLA
+    verdicts). No transcript, summary or other free text. Schema: ``baton schema feedback``."""
+    from baton.core.database import open_store
+    from baton.core.errors import BatonError
+    from baton.core.learning import escalations
+    from baton.core.learning.feedback import as_csv, as_jsonl, feedback_records
+    from baton.core.learning.sla import slas_in
+
+    writers = {"jsonl": as_jsonl, "csv": as_csv}
+    if file_format not in writers:
+        raise BatonError(f"--format: {file_format!r} is not one of {', '.join(writers)}")
+    start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    slas = slas_in(mappings_folder(mappings))
+    store = open_store()
+    written = 0
+    try:
+        found = escalations(store, since=start, until=end, platform=platform)
+        records = feedback_records(found, now=datetime.now(UTC), slas=slas)
+        with _sink(output) as sink:
+            for chunk in writers[file_format](records):
+                sink.write(chunk)
+                written += 1
+    finally:
+        store.close()
+    rows = written - 1 if file_format == "csv" else written
+    where = output if output is not None else "standard output"
+    err.print(f"exported {rows} handoff(s) as {file_format} to {where}", highlight=False)
+
+
+@contextmanager
+def _sink(output: Path | None) -> Iterator[TextIO]:
+    if output is None:
+        yield sys.stdout
+        return
+    with output.open("w", encoding="utf-8", newline="") as handle:
+        yield handle
 
 
 @bad_input_exits_2
@@ -70,6 +127,7 @@ def report(
     from baton.core.errors import BatonError
     from baton.core.learning import escalations
     from baton.core.learning.report import build_report, report_document
+    from baton.core.learning.sla import slas_in
 
     if period not in (None, "day", "week"):
         raise BatonError(f"--period: {period!r} is not 'day' or 'week'")
@@ -78,7 +136,7 @@ def report(
     )
     start, end = parse_time(since, "--since"), parse_time(until, "--until")
     dimensions = [d.strip() for d in by.split(",") if d.strip()]
-    slas = _slas(mappings_folder(mappings))
+    slas = slas_in(mappings_folder(mappings))
     store = open_store()
     try:
         found = escalations(store, since=start, until=end, platform=platform)
@@ -101,18 +159,6 @@ def report(
         sys.stdout.write(json.dumps(report_document(result), indent=2, ensure_ascii=False) + "\n")
         return
     _print(result)
-
-
-def _slas(folder: Path) -> dict[str, dict[str, Sla]]:
-    """Each platform's SLA targets by route, from the mappings in ``folder`` that load."""
-    from baton.core.mapping import load_mapping
-    from baton.core.plugin import registry
-
-    found: dict[str, dict[str, Sla]] = {}
-    for name in registry().names:
-        if (folder / f"{name}.yaml").exists():
-            found[name] = load_mapping(folder, name).slas
-    return found
 
 
 def _pct(value: float | None) -> str:

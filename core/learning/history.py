@@ -31,6 +31,9 @@ class Escalation:
     route: str | None = None
     target: str | None = None
     history: tuple[Disposition, ...] = ()  # in the platform's order (in_platform_order)
+    trigger_scores: tuple[tuple[str, float | None], ...] = ()  # (kind, score) as the agent gave
+    sentiment: float | None = None  # the agent's score, -1..1
+    authenticated: bool = False
 
     @property
     def current(self) -> Disposition | None:

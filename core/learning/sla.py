@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from baton.core.learning.episodes import episodes
 from baton.core.learning.history import Escalation
@@ -47,6 +48,19 @@ class RuleSla:
     platform: str
     route: str
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def slas_in(folder: Path) -> dict[str, dict[str, Sla]]:
+    """Each platform's SLA targets by route, from the mapping files in ``folder``
+    (MappingError when one does not load)."""
+    from baton.core.mapping import load_mapping
+    from baton.core.plugin import registry
+
+    return {
+        name: load_mapping(folder, name).slas
+        for name in registry().names
+        if (folder / f"{name}.yaml").exists()
+    }
 
 
 def route_targets(escalation: Escalation, slas: Slas) -> tuple[str, Sla] | None:

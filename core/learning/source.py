@@ -75,5 +75,8 @@ def escalations(
                 route=link.route if link is not None else None,
                 target=link.target if link is not None else None,
                 history=in_platform_order(histories[row.id]),
+                trigger_scores=tuple((t.kind, t.score) for t in handoff.triggers),
+                sentiment=handoff.sentiment.score if handoff.sentiment is not None else None,
+                authenticated=handoff.customer.authenticated,
             )
         after = ids[-1]

@@ -72,6 +72,7 @@ def test_openapi_has_title_version_and_every_route(harness: Any) -> None:
         "/v1/handoffs/{handoff_id}",
         "/webhooks/{platform}",
         "/webhooks/{platform}/{secret}",
+        "/v1/report",
         "/healthz",
         "/metrics",
     }
