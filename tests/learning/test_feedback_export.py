@@ -23,11 +23,8 @@ SECRET_WORDS = ("PLANTEDTRANSCRIPTWORD", "PLANTEDSUMMARYWORD", "PLANTEDDETAIL", 
 
 
 @pytest.fixture
-def filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
-    url = f"sqlite:///{tmp_path / 'feedback.db'}"
-    monkeypatch.setenv("BATON_DATABASE_URL", url)
-    store = Store(url)
-    store.migrate()
+def filled(cli_store: Store) -> Store:
+    store = cli_store
     deliver(
         store,
         "1",

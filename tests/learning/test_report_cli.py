@@ -4,7 +4,6 @@ schema, and clear errors for bad options."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -19,11 +18,8 @@ from tests.support.paths import MAPPINGS
 
 
 @pytest.fixture
-def filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
-    url = f"sqlite:///{tmp_path / 'report.db'}"
-    monkeypatch.setenv("BATON_DATABASE_URL", url)
-    store = Store(url)
-    store.migrate()
+def filled(cli_store: Store) -> Store:
+    store = cli_store
     deliver(store, "1", intent="billing.refund")
     record(store, observed("1", "resolved", 30, resolution_seconds=1800, public_replies=1))
     deliver(store, "2", intent="account.access")
