@@ -169,6 +169,15 @@ def parse_time(raw: str | None, option: str) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+_SCHEMA_BUILDERS = {
+    SchemaName.handoff: "baton.core.handoff:handoff_json_schema",
+    SchemaName.disposition: "baton.core.disposition:disposition_json_schema",
+    SchemaName.mapping: "baton.core.mapping:mapping_json_schema",
+    SchemaName.report: "baton.core.learning.report:report_json_schema",
+    SchemaName.feedback: "baton.core.learning.feedback:feedback_json_schema",
+}
+
+
 def bad_input_exits_2(command: Callable[P, R]) -> Callable[P, R]:
     """Turn Baton's own errors into one message on stderr and exit code 2."""
 
@@ -242,20 +251,12 @@ def preview(
 def schema(name: Annotated[SchemaName, typer.Argument(help="Which document.")]) -> None:
     """Print the JSON Schema of a handoff, a disposition, a mapping file, the report or a
     feedback record."""
-    from baton.core.disposition import disposition_json_schema
-    from baton.core.handoff import handoff_json_schema
-    from baton.core.learning.feedback import feedback_json_schema
-    from baton.core.learning.report import report_json_schema
-    from baton.core.mapping import mapping_json_schema
+    import importlib
 
-    builders = {
-        SchemaName.handoff: handoff_json_schema,
-        SchemaName.disposition: disposition_json_schema,
-        SchemaName.mapping: mapping_json_schema,
-        SchemaName.report: report_json_schema,
-        SchemaName.feedback: feedback_json_schema,
-    }
-    sys.stdout.write(json.dumps(builders[name](), indent=2, ensure_ascii=False) + "\n")
+    # Only the chosen document's module is imported: the report's pulls in the store.
+    module, function = _SCHEMA_BUILDERS[name].split(":")
+    build = getattr(importlib.import_module(module), function)
+    sys.stdout.write(json.dumps(build(), indent=2, ensure_ascii=False) + "\n")
 
 
 @db_app.command("upgrade")
