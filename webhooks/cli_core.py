@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
@@ -153,20 +152,6 @@ class SchemaName(StrEnum):
     mapping = "mapping"
     report = "report"
     feedback = "feedback"
-
-
-def parse_time(raw: str | None, option: str) -> datetime | None:
-    """An ISO-8601 option value as a time (UTC when it has no offset); BatonError naming
-    ``option`` when it is not one."""
-    if raw is None:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise BatonError(
-            f"{option}: {raw!r} is not an ISO-8601 time such as 2026-03-01T00:00:00Z"
-        ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 _SCHEMA_BUILDERS = {

@@ -28,6 +28,7 @@ from baton.core.errors import (
     RetryableError,
     StoreUnavailable,
 )
+from baton.core.times import parse_time
 from baton.webhooks.cli_core import (
     DEFAULT_BASE_PORT,
     MappingsDir,
@@ -37,7 +38,6 @@ from baton.webhooks.cli_core import (
     err,
     mappings_folder,
     out,
-    parse_time,
 )
 
 # The store, the SDKs and the models are imported by the commands that use them, so that

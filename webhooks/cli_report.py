@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TextIO
 
 import typer
 
+from baton.core.times import parse_time
 from baton.webhooks.cli_core import (
     MappingsDir,
     OptionalPlatform,
@@ -23,7 +24,6 @@ from baton.webhooks.cli_core import (
     err,
     mappings_folder,
     out,
-    parse_time,
 )
 
 if TYPE_CHECKING:

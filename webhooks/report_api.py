@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from baton.core.errors import ConfigError
+from baton.core.errors import BatonError, ConfigError
 from baton.core.learning import escalations
 from baton.core.learning.report import DEFAULT_DIMENSIONS, build_report, report_document
-from baton.core.learning.sla import slas_in
+from baton.core.learning.sla import Slas, slas_in
 from baton.core.store import Store
+from baton.core.times import parse_time
 from baton.webhooks.auth import STORE_ERRORS, ApiKeys, unauthorized_bearer, unavailable
 from baton.webhooks.observability import describe, event
 
@@ -33,16 +35,6 @@ class BadParameter(ValueError):
     """A query parameter that cannot be used; its message names it."""
 
 
-def _time(raw: str | None, name: str) -> datetime | None:
-    if raw is None:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise BadParameter(f"{name}: not an ISO-8601 time such as 2026-03-01T00:00:00Z") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def _refused(message: str) -> JSONResponse:
     return JSONResponse({"error": "bad_request", "message": message}, status_code=422)
 
@@ -51,13 +43,22 @@ def report_router(store: Store, keys: ApiKeys, mappings: Path) -> APIRouter:
     """The route, ready for ``app.include_router``."""
     router = APIRouter(tags=["report"])
 
+    @cache
+    def slas() -> Slas:
+        # Loaded on the first request and kept, as the service keeps its other mapping data.
+        return slas_in(mappings)
+
     def compute(params: dict[str, str]) -> dict[str, Any]:
         period = params.get("period")
         if period not in (None, "day", "week"):
             raise BadParameter("period: must be 'day' or 'week'")
         by = params.get("by")
         dimensions = [d.strip() for d in by.split(",") if d.strip()] if by else DEFAULT_DIMENSIONS
-        since, until = _time(params.get("since"), "since"), _time(params.get("until"), "until")
+        try:
+            since = parse_time(params.get("since"), "since")
+            until = parse_time(params.get("until"), "until")
+        except BatonError as exc:
+            raise BadParameter(str(exc)) from None
         platform = params.get("platform")
         try:
             report = build_report(
@@ -68,7 +69,7 @@ def report_router(store: Store, keys: ApiKeys, mappings: Path) -> APIRouter:
                 since=since,
                 until=until,
                 platform=platform,
-                slas=slas_in(mappings),
+                slas=slas(),
             )
         except ValueError as exc:
             raise BadParameter(f"by: {exc}") from None
