@@ -23,7 +23,7 @@ PACKAGES := core connectors webhooks sandbox
 	for p in $(PACKAGES); do ln -sfn ../../$$p .build/baton/$$p; done
 	touch $@
 
-.PHONY: demo test lint schema wheel-check
+.PHONY: demo test lint schema wheel-check chromium report-screenshot
 demo: $(VENV)/.run-installed
 	$(VENV)/bin/baton demo
 
@@ -35,8 +35,16 @@ lint: $(VENV)/.dev-installed .build/baton
 wheel-check: $(VENV)/.run-installed
 	PYTHON=$(PY) bash .ci/wheel-check
 
-test: lint wheel-check
+# The report page's browser test needs Debian's Chromium: installed here when root and missing.
+chromium:
+	bash .ci/install-chromium
+
+test: lint wheel-check chromium
 	$(VENV)/bin/pytest
+
+# Regenerate docs/report-screenshot.png (README.md shows it) from a realistic month.
+report-screenshot: $(VENV)/.dev-installed chromium
+	$(PY) -m tests.support.report_screenshot
 
 # Regenerate the published JSON Schema of mapping files after changing a mapping model
 # (core/mapping/spec.py or a platform's connectors/<p>/mapping.py).

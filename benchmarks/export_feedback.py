@@ -6,7 +6,10 @@ holding a marker word, a delivered ticket and two dispositions) by bulk insert, 
 real command in a child process and prints its wall time, peak RSS (goal: under 150 MB) and how
 many output lines carry the marker word (must be 0).
 
-    python benchmarks/export_feedback.py [--handoffs 100000]
+    python benchmarks/export_feedback.py [--handoffs 100000] [--format jsonl|csv|parquet]
+
+Parquet needs the optional extra (``pip install 'baton-handoff[parquet]'``); its records are
+read back with pyarrow to look for the marker word, since the file is compressed.
 """
 
 from __future__ import annotations
@@ -91,31 +94,45 @@ def seed(url: str, count: int) -> None:
         store.close()
 
 
+def _read_back(output: Path, file_format: str) -> tuple[int, int]:
+    """How many records the file holds and how many carry the marker word."""
+    if file_format == "parquet":
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(output).to_pylist()
+        return len(rows), sum(MARKER in json.dumps(row, default=str) for row in rows)
+    lines = marked = 0
+    with output.open(encoding="utf-8") as exported:
+        for line in exported:
+            lines += 1
+            marked += MARKER in line
+    return (lines - 1 if file_format == "csv" else lines), marked
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--handoffs", type=int, default=100_000)
+    parser.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
         started = time.perf_counter()
         seed(url, options.handoffs)
         print(f"seeded {options.handoffs} handoffs in {time.perf_counter() - started:.1f} s")
-        output = Path(folder) / "feedback.jsonl"
+        output = Path(folder) / f"feedback.{options.format}"
         env = {**os.environ, "BATON_DATABASE_URL": url}
         baton = [sys.executable, "-c", "from baton.webhooks.cli import app; app()"]
         started = time.perf_counter()
         subprocess.run(
-            [*baton, "export", "feedback", "--output", str(output)],
+            [*baton, "export", "feedback", "--format", options.format, "--output", str(output)],
             env=env, cwd=folder, check=True, capture_output=True,
         )  # fmt: skip
         elapsed = time.perf_counter() - started
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        lines = marked = 0
-        with output.open(encoding="utf-8") as exported:
-            for line in exported:
-                lines += 1
-                marked += MARKER in line
+        size_mb = output.stat().st_size / 1e6
+        lines, marked = _read_back(output, options.format)
     print(f"exported {lines} records in {elapsed:.1f} s ({lines / elapsed:.0f} records/s)")
+    print(f"output file: {size_mb:.1f} MB of {options.format}")
     print(f"peak RSS of the export: {peak_mb:.1f} MB (goal: under 150 MB)")
     print(f"records carrying transcript text: {marked} (must be 0)")
 

@@ -91,6 +91,11 @@ class DemoAgents(Protocol):
         """While inside, changes send no webhook (the service is "unreachable")."""
         ...
 
+    def clock_at(self, when: datetime) -> None:
+        """Set the sandbox's time to ``when``, earlier or later; it runs on from there. What
+        the agents do next happens then, as the platform's own timestamps and metrics show."""
+        ...
+
 
 class LocalSandbox(Protocol):
     """A platform's sandbox running on 127.0.0.1, and the settings that point Baton at it."""

@@ -220,3 +220,17 @@ class SyncLockRow(Base):
     owner: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class VolumeRow(Base):
+    """How many conversations the agent had on a day (on one channel, or ``""`` for all): the
+    denominator of containment. One row per day and channel; a new figure replaces the old."""
+
+    __tablename__ = "volume"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversations: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint("conversations >= 0", name="conversations"),)

@@ -19,3 +19,16 @@ def parse_time(raw: str | None, name: str) -> datetime | None:
             f"{name}: {raw!r} is not an ISO-8601 time such as 2026-03-01T00:00:00Z"
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def readable_duration(seconds: float | None, *, compact: bool = False) -> str:
+    """``45 min``, ``3.5 h`` or ``2.1 d`` (``45m``, ``3.5h``, ``2.1d`` when ``compact``, for
+    narrow terminal columns); ``—`` when unknown."""
+    if seconds is None:
+        return "—"
+    gap, minute = ("", "m") if compact else (" ", " min")
+    minutes = seconds / 60
+    if minutes < 90:
+        return f"{minutes:.0f}{minute}"
+    hours = minutes / 60
+    return f"{hours:.1f}{gap}h" if hours < 48 else f"{hours / 24:.1f}{gap}d"

@@ -1,7 +1,8 @@
-"""Clocks the sandboxes run on: the real time, one moved ahead by an offset, one moved by hand.
+"""Clocks the sandboxes run on: the real time, one moved by an offset, one moved by hand.
 
 A sandbox's state reads the time only through its clock, so the control API can move a running
-sandbox's time forward (``OffsetClock.advance``) and tests can hold it still (``ManualClock``).
+sandbox's time forward (``OffsetClock.advance``) or set it to a given time, earlier ones
+included (``OffsetClock.set``), and tests can hold it still (``ManualClock``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ class OffsetClock:
         """Move the clock by ``seconds`` (the control API allows only forward) and return it."""
         with self._lock:
             self._offset += timedelta(seconds=seconds)
+        return self()
+
+    def set(self, when: datetime) -> datetime:
+        """Make the clock read ``when`` now (it runs on from there) and return it."""
+        with self._lock:
+            self._offset = when - self._base()
         return self()
 
 

@@ -13,7 +13,9 @@ Bodies are JSON checked by pydantic; bad input gets a 4xx whose ``message`` name
 ``GET    /_sandbox/faults``         the queued faults and the random rules (with their counts)
 ``DELETE /_sandbox/faults``         clear both
 ``GET    /_sandbox/clock``          the sandbox's time
-``POST   /_sandbox/clock``          ``{"advance_seconds": N}`` moves it forward
+``POST   /_sandbox/clock``          ``{"advance_seconds": N}`` moves it forward; ``{"set": time}``
+                                   sets it to a later time, or an earlier one with
+                                   ``"backwards": true`` (to play a history in the past)
 ``GET    /_sandbox/requests``       the vendor-API requests received (newest ``limit``)
 ``DELETE /_sandbox/requests``       forget them
 
@@ -30,7 +32,15 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    field_validator,
+    model_validator,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from baton.sandbox.clock import OffsetClock, iso_utc
@@ -189,9 +199,20 @@ class RandomFaultBody(FaultParams):
 
 
 class ClockBody(_Body):
-    """``POST /_sandbox/clock``: how far to move the sandbox's time forward."""
+    """``POST /_sandbox/clock``: how far to move the sandbox's time forward, or the time to
+    set it to (earlier than its time only with ``backwards``)."""
 
-    advance_seconds: float = Field(ge=0, le=MAX_ADVANCE_SECONDS)
+    advance_seconds: float | None = Field(None, ge=0, le=MAX_ADVANCE_SECONDS)
+    set: AwareDatetime | None = None
+    backwards: bool = False
+
+    @model_validator(mode="after")
+    def _one_move(self) -> ClockBody:
+        if (self.advance_seconds is None) == (self.set is None):
+            raise ValueError("give exactly one of advance_seconds (>= 0) or set (a time)")
+        if self.backwards and self.set is None:
+            raise ValueError("backwards goes with set")
+        return self
 
 
 # ------------------------------------------------------------------------------ app
@@ -269,8 +290,17 @@ def _clock_routes(app: FastAPI, clock: OffsetClock) -> None:
         return reading()
 
     @app.post(f"{CONTROL_PREFIX}/clock")
-    async def advance_clock(body: ClockBody) -> dict[str, Any]:
-        clock.advance(body.advance_seconds)
+    async def move_clock(body: ClockBody) -> dict[str, Any]:
+        if body.set is None:
+            clock.advance(body.advance_seconds or 0.0)
+        elif body.set < clock() and not body.backwards:
+            raise ControlError(
+                422,
+                'is earlier than the sandbox\'s time: add "backwards": true to go back',
+                field="set",
+            )
+        else:
+            clock.set(body.set)
         return reading()
 
 

@@ -33,6 +33,7 @@ from baton.webhooks.observability import Metrics, describe, event
 from baton.webhooks.receivers import WebhookReceiver
 from baton.webhooks.report_api import report_router
 from baton.webhooks.settings import ServiceSettings
+from baton.webhooks.volume_api import volume_router
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,9 @@ def create_app(
     app.state.metrics = metrics
     app.include_router(intake.router())
     app.include_router(receiver.router())
-    app.include_router(report_router(store, ApiKeys(settings.api_keys), settings.mappings_dir))
+    keys = ApiKeys(settings.api_keys)
+    app.include_router(report_router(store, keys, settings.mappings_dir))
+    app.include_router(volume_router(store, keys))
     _add_operations(app, store, metrics)
     _add_error_handlers(app)
     app.add_middleware(AccessLog)

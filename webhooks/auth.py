@@ -12,6 +12,8 @@ memory nor HMAC work (RELIABILITY A8).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
@@ -66,6 +68,24 @@ class ApiKeys:
         token = token.strip()
         if scheme.lower() != BEARER or not token:
             return False
+        return self._matches(token)
+
+    def accepts_basic(self, authorization: str | None) -> bool:
+        """Whether an ``Authorization: Basic …`` value carries one of the keys as its password
+        (any user name): how a browser, which cannot send a bearer header, shows a key."""
+        if not authorization:
+            return False
+        scheme, _, encoded = authorization.strip().partition(" ")
+        if scheme.lower() != "basic" or not encoded.strip():
+            return False
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        _, colon, password = decoded.partition(":")
+        return bool(colon and password) and self._matches(password)
+
+    def _matches(self, token: str) -> bool:
         presented = _digest(token)
         matched = False
         for digest in self._digests:
@@ -123,3 +143,9 @@ def unavailable() -> JSONResponse:
 def unauthorized_bearer() -> JSONResponse:
     """401 for a missing or wrong API key, with the challenge clients expect."""
     return error_response(401, "unauthorized", headers={"WWW-Authenticate": 'Bearer realm="baton"'})
+
+
+def unauthorized_basic() -> JSONResponse:
+    """401 for a browser page: the Basic challenge makes the browser ask for the key."""
+    challenge = 'Basic realm="baton report", charset="UTF-8"'
+    return error_response(401, "unauthorized", headers={"WWW-Authenticate": challenge})

@@ -4,7 +4,11 @@ that need connectors or the service. This module only assembles them.
 
 from __future__ import annotations
 
-from baton.webhooks import cli_catalog, cli_jobs, cli_report, cli_service
+from typing import Annotated
+
+import typer
+
+from baton.webhooks import cli_catalog, cli_jobs, cli_report, cli_service, cli_volume
 from baton.webhooks.cli_core import (
     ExamplesDir,
     MappingsDir,
@@ -15,17 +19,30 @@ from baton.webhooks.cli_core import (
     out,
 )
 
-for _module in (cli_catalog, cli_jobs, cli_report, cli_service):
+for _module in (cli_catalog, cli_jobs, cli_report, cli_service, cli_volume):
     _module.register(app)
 
 
 @app.command("demo")
 @bad_input_exits_2
-def demo(examples: ExamplesDir = None, mappings: MappingsDir = None) -> None:
-    """Run the whole loop on the embedded default: sandbox, service, worker, webhooks, sync."""
+def demo(
+    examples: ExamplesDir = None,
+    mappings: MappingsDir = None,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick", help="The short loop: the examples, a few agent actions, webhooks, sync."
+        ),
+    ] = False,
+) -> None:
+    """Run the whole loop on the embedded default: sandbox, service, worker, webhooks, sync.
+
+    By default it plays a month of handoffs on the sandbox's clock and ends with the learning
+    report; ``--quick`` runs the short loop over the example handoffs.
+    """
     from baton.webhooks.demo import run_demo
 
-    run_demo(examples_folder(examples), mappings_folder(mappings), out)
+    run_demo(examples_folder(examples), mappings_folder(mappings), out, quick=quick)
 
 
 __all__ = ["app"]

@@ -171,7 +171,10 @@ def bad_input_exits_2(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except BatonError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            from rich.markup import escape
+
+            # Escaped: a message may hold brackets (``baton-handoff[parquet]``, a field path).
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
             raise typer.Exit(2) from None
 
     return wrapper

@@ -1,16 +1,23 @@
-"""``baton demo``: the whole loop on the embedded default, in under a minute.
+"""``baton demo``: the whole loop on the embedded default, in well under a minute.
 
 Every registered platform's sandbox, the service and a worker start on 127.0.0.1 over a fresh
-SQLite file; every example handoff is posted over HTTP to every sandboxed platform; the
+SQLite file. By default the demo plays a month (:mod:`.demo_month`): a few hundred handoffs
+backdated across the last 30 days, worked by the sandboxes' agents on the sandboxes' own
+clocks, brought back by the sync job, and a few solved live with webhooks; it ends with the
+learning report over that month.
+
+``--quick`` is the short loop: every example handoff is posted to every sandboxed platform; the
 tickets appear in the sandboxes; sandbox agents reply, solve, re-open and re-assign; their
 signed webhooks bring the dispositions back; one webhook is lost on purpose and a sync run
-heals it; an outcome table per platform closes. Nothing is left running.
+heals it; an outcome table per platform closes. Nothing is left running either way.
 """
 
 from __future__ import annotations
 
+import random
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -25,12 +32,19 @@ from rich.table import Table
 from baton.core.disposition import Disposition
 from baton.core.errors import BatonError
 from baton.core.handoff import Handoff
+from baton.core.learning import escalations
+from baton.core.learning.assemble import MappingFacts, stored_report
+from baton.core.learning.page import CHART_DIMENSIONS, report_html
 from baton.core.plan_summary import load_examples
 from baton.core.plugin import DemoAgents, registry
 from baton.core.store import Store
 from baton.core.sync import run_sync
 from baton.sandbox.server import serve_in_thread
+from baton.webhooks.demo_month import MONTH_RATE_LIMIT, MonthSummary, play_month
+from baton.webhooks.demo_plan import HANDOFFS, SEED
 from baton.webhooks.embedded import EmbeddedBaton, build_embedded, free_port
+from baton.webhooks.report_terminal import print_report
+from baton.webhooks.sandboxes import DEFAULT_RATE_LIMIT
 
 WAIT_SECONDS = 30.0
 
@@ -217,25 +231,99 @@ def _last_measured(history: list[Disposition]) -> Disposition | None:
     return synced[-1] if synced else (history[-1] if history else None)
 
 
-def run_demo(examples_dir: Path, mappings: Path, console: Console) -> None:
-    """Run the whole loop once and print what happened at each step."""
+def run_demo(
+    examples_dir: Path,
+    mappings: Path,
+    console: Console,
+    *,
+    quick: bool = False,
+    database: Path | None = None,
+    seed: int = SEED,
+    count: int = HANDOFFS,
+    end: datetime | None = None,
+    page: Path = Path("baton-report.html"),
+) -> MonthSummary | None:
+    """Run the demo once and print what happened at each step: the month (``count`` handoffs
+    to ``end``, default now, planned from ``seed``) and its report, or with ``quick`` the short
+    loop. ``database``: the SQLite file to use (kept afterwards) instead of a temporary one;
+    ``page``: where the month's report page is written."""
     started = time.monotonic()
     examples = load_examples(examples_dir)
-    clock = SandboxClock()
+    clock = SandboxClock() if quick else None
+    month: MonthSummary | None = None
     with tempfile.TemporaryDirectory(prefix="baton-demo-") as folder:
-        store = Store(f"sqlite:///{folder}/baton.db")
+        store = Store(f"sqlite:///{database or Path(folder) / 'baton.db'}")
         store.migrate()
         port = free_port()
         baton = build_embedded(
-            store, mappings, public_url=f"http://127.0.0.1:{port}", clock=clock, env={}
+            store,
+            mappings,
+            public_url=f"http://127.0.0.1:{port}",
+            clock=clock,
+            env={},
+            # The month's requests are spread over a month of the sandbox's time but sent in
+            # seconds: a sandbox that allows that lets the connector's own pacing allow it too.
+            sandbox_rate_limit=DEFAULT_RATE_LIMIT if quick else MONTH_RATE_LIMIT,
         )
         server = serve_in_thread(baton.service.app, port=port, lifespan="on")
         try:
-            _run_steps(baton, store, examples, clock, console)
+            _introduce(baton, console)
+            if clock is not None:
+                _run_steps(baton, store, examples, clock, console)
+            else:
+                month = play_month(
+                    baton, store, examples, mappings, console, seed=seed, count=count, end=end
+                )
+                _post_volume(baton, store, seed, console)
         finally:
             server.stop()
             baton.close()
+        if month is not None:
+            _closing_report(store, mappings, console, page)
+        store.close()
     console.print(f"[bold]Done in {time.monotonic() - started:.1f} s[/]; nothing left running.")
+    return month
+
+
+def _introduce(baton: EmbeddedBaton, console: Console) -> None:
+    for platform, sandbox in baton.sandboxes.running.items():
+        console.print(f"{registry().get(platform).title} sandbox {sandbox.base_url}")
+    console.print(f"Baton {baton.public_url} · worker in-process · SQLite in a temporary folder")
+
+
+def _post_volume(baton: EmbeddedBaton, store: Store, seed: int, console: Console) -> None:
+    """The agent's conversations per day of the month, over ``POST /v1/volume``, so that the
+    report can show containment: each day's escalations are a seeded 10–18 % of them."""
+    chance = random.Random(seed)  # noqa: S311 (made-up figures, not secrets)
+    per_day = Counter(e.created_at.astimezone(UTC).date() for e in escalations(store))
+    headers = {"Authorization": f"Bearer {baton.api_key}"}
+    with httpx.Client(base_url=baton.public_url, headers=headers, timeout=10) as client:
+        for day, escalated in sorted(per_day.items()):
+            figure = {
+                "date": day.isoformat(),
+                "conversations": round(escalated / chance.uniform(0.10, 0.18)),
+            }
+            client.post("/v1/volume", json=figure).raise_for_status()
+    console.print(
+        f"The agent reported its conversations for {len(per_day)} days (POST /v1/volume)."
+    )
+
+
+def _closing_report(store: Store, mappings: Path, console: Console, page: Path) -> None:
+    """The learning report over everything the demo stored, as ``baton report`` prints it, and
+    its HTML page written to ``page``."""
+    result = stored_report(
+        store, MappingFacts.load(mappings), now=datetime.now(UTC), dimensions=CHART_DIMENSIONS
+    )
+    console.print()
+    console.print("[bold]The learning report over the month[/] (as `baton report` prints it)")
+    print_report(result, console)
+    try:
+        page.write_text(report_html(result), encoding="utf-8")
+    except OSError as exc:
+        console.print(f"Could not write the report page to {page}: {exc.strerror or exc}")
+        return
+    console.print(f"The report as a page with charts: [bold]{page.resolve()}[/] (opens offline)")
 
 
 def _run_steps(
@@ -246,9 +334,6 @@ def _run_steps(
     console: Console,
 ) -> None:
     desks = _desks(baton, examples)
-    for platform, sandbox in baton.sandboxes.running.items():
-        console.print(f"{registry().get(platform).title} sandbox {sandbox.base_url}")
-    console.print(f"Baton {baton.public_url} · worker in-process · SQLite in a temporary folder")
     handoffs = [handoff for desk in desks for _, handoff in desk.examples]
     _post_all(baton, handoffs, console)
     _wait(lambda: all(store.ticket_link(h.id) for h in handoffs), "the tickets")

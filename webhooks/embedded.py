@@ -22,7 +22,13 @@ from baton.core.mapping import load_mapping
 from baton.core.ports import Connector
 from baton.core.store import Store
 from baton.webhooks.observability import Metrics
-from baton.webhooks.sandboxes import ANY_FREE, RunningSandboxes, SandboxPorts, start_sandboxes
+from baton.webhooks.sandboxes import (
+    ANY_FREE,
+    DEFAULT_RATE_LIMIT,
+    RunningSandboxes,
+    SandboxPorts,
+    start_sandboxes,
+)
 from baton.webhooks.service import Service, build_service
 from baton.webhooks.settings import ServiceSettings
 
@@ -61,14 +67,16 @@ def build_embedded(
     clock: Callable[[], datetime] | None = None,
     env: Mapping[str, str] | None = None,
     lease_seconds: float = 60,
+    sandbox_rate_limit: int = DEFAULT_RATE_LIMIT,
 ) -> EmbeddedBaton:
     """The service over ``store`` with every sandbox, a connector for each and a worker.
 
     An API key comes from ``BATON_API_KEYS`` when set, else a fresh one is made (print it).
     The app's lifespan starts the inbox processor and the worker; serve ``service.app``.
+    ``sandbox_rate_limit``: each sandbox's requests per minute (of its own clock).
     """
     base = dict(os.environ if env is None else env)
-    sandboxes = start_sandboxes(mappings, sandbox_ports, clock=clock)
+    sandboxes = start_sandboxes(mappings, sandbox_ports, clock=clock, rate_limit=sandbox_rate_limit)
     try:
         api_key = base.get(API_KEY_ENV, "").split(",")[0].strip() or secrets.token_urlsafe(24)
         settings_env = {

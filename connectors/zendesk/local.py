@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -33,6 +33,7 @@ class LocalZendesk:
 
     sandbox: ZendeskSandbox
     signing_secret: str
+    rate_limit: int = DEFAULT_RATE_LIMIT
     _agents: SandboxAgents | None = field(default=None, repr=False)
 
     @property
@@ -47,8 +48,16 @@ class LocalZendesk:
 
     @property
     def env(self) -> Mapping[str, str]:
-        """The connector's settings for this sandbox, signing secret included."""
-        return {**sandbox_settings(self.sandbox), facts.ENV_WEBHOOK_SECRETS: self.signing_secret}
+        """The connector's settings for this sandbox, signing secret included; for a sandbox
+        with a rate limit of its own, a client-side limit with the default's headroom."""
+        settings = {
+            **sandbox_settings(self.sandbox),
+            facts.ENV_WEBHOOK_SECRETS: self.signing_secret,
+        }
+        if self.rate_limit != DEFAULT_RATE_LIMIT:
+            headroom = facts.DEFAULT_RATE_LIMIT / DEFAULT_RATE_LIMIT
+            settings[facts.ENV_RATE_LIMIT] = f"{self.rate_limit * headroom:g}"
+        return settings
 
     @property
     def agents(self) -> SandboxAgents:
@@ -101,7 +110,7 @@ def start_local_zendesk(
         raise ConfigError(
             f"zendesk sandbox: cannot listen on 127.0.0.1:{port} ({reason})"
         ) from None
-    return LocalZendesk(sandbox, secrets.token_urlsafe(32))
+    return LocalZendesk(sandbox, secrets.token_urlsafe(32), rate_limit)
 
 
 class SandboxAgents:
@@ -162,6 +171,11 @@ class SandboxAgents:
     def reopen(self, ticket_id: str) -> None:
         """The customer writes back: the ticket is open again."""
         self._act(ticket_id, "reopen")
+
+    def clock_at(self, when: datetime) -> None:
+        """Set the sandbox's clock to ``when`` through the control API (backwards allowed)."""
+        stamp = when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        self._json("POST", f"{CONTROL}/clock", json={"set": stamp, "backwards": True})
 
     def subscribe(self, url: str) -> None:
         """Point the sandbox's signed webhooks at ``url``, signed with our secret."""

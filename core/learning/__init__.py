@@ -6,6 +6,13 @@
 ``episodes``        a history cut into episodes (a reopen starts a new one)
 ``metrics``         the metrics of a set of escalations, and grouping by dimension and period
 ``source``          reading escalations out of the store, a chunk at a time
+``sla``             attainment of the routes' ``sla:`` targets
+``containment``     1 − escalations ÷ conversations, over the days with a volume figure
+``stakes``          the value at stake: a number fact the mappings name
+``report``          the report as a document (terminal, ``--json``); ``page``, ``svg`` and
+                    ``page_layout`` render it as one self-contained HTML page
+``assemble``        the report out of the store and the mapping files
+``feedback``        the feedback export (JSON lines, CSV; ``feedback_parquet`` for Parquet)
 ==================  =========================================================================
 
 Metrics are computed from stored facts when asked, so a definition can change without

@@ -34,6 +34,7 @@ class Escalation:
     trigger_scores: tuple[tuple[str, float | None], ...] = ()  # (kind, score) as the agent gave
     sentiment: float | None = None  # the agent's score, -1..1
     authenticated: bool = False
+    value: float | None = None  # the value at stake (core.learning.stakes), when it carries one
 
     @property
     def current(self) -> Disposition | None:

@@ -11,7 +11,8 @@ never_resolvable      handoffs now ``deleted`` or ``merged``: counted apart and 
 resolved              handoffs whose current outcome is ``resolved``.
 first response        the platform's first-response time of the first episode, in seconds of
                       wall time as the platform reports it: median and p90.
-resolution            the platform's resolution time of the first resolved episode: median, p90.
+resolution            the platform's resolution time of the first resolved episode: median, p90,
+                      and how many fall in each of RESOLUTION_BUCKETS (the distribution).
 csat                  the mean of the normalized score (0..1) of the latest rating per handoff;
                       ``csat_responses`` rated ÷ resolved; good: a score ≥ 0.5, bad: < 0.5.
 right-party rate      resolved with no transfer in any episode ÷ resolved (mis-routing shows up
@@ -22,6 +23,11 @@ quick-human-fix rate  resolved handoffs never reopened, resolved within ``quick_
 durable resolution    resolved episodes not followed by a reopen within ``durable_days``
                       (default 7) ÷ resolved episodes at least that old at ``now``; younger
                       ones are still pending and counted in neither.
+value at stake        the sum of the number the mapping's ``value_at_stake`` names, over the
+                      handoffs that carry it (``value_carried``), in total and per current
+                      outcome (deleted and merged included); None when none carries it.
+containment           1 − escalations ÷ conversations, over the days the agent reported its
+                      volume for (see :mod:`.containment`); unknown, never 100 %, without.
 
 Percentiles: the median is the middle value (the mean of the two middle values for an even
 count); p90 is the nearest rank: the smallest value with at least 90 % of values at or below it.
@@ -42,6 +48,15 @@ from baton.core.learning.episodes import Episode, episodes, reopened_within
 from baton.core.learning.history import Escalation
 
 NEVER_RESOLVABLE = frozenset({"deleted", "merged"})
+RESOLUTION_BUCKETS: tuple[tuple[str, float], ...] = (
+    ("< 1 h", 3600),
+    ("1–4 h", 4 * 3600),
+    ("4–24 h", 86_400),
+    ("1–3 d", 3 * 86_400),
+    ("3–7 d", 7 * 86_400),
+    ("≥ 7 d", math.inf),
+)
+"""Time-to-resolution buckets: each label and its exclusive upper bound in seconds."""
 Period = Literal["day", "week"]
 
 
@@ -72,6 +87,14 @@ def spread(values: Sequence[float]) -> Spread:
     return Spread(len(ordered), float(statistics.median(ordered)), float(ordered[rank - 1]))
 
 
+def histogram(seconds: Iterable[float]) -> list[int]:
+    """How many of ``seconds`` fall in each of :data:`RESOLUTION_BUCKETS`."""
+    counts = [0] * len(RESOLUTION_BUCKETS)
+    for value in seconds:
+        counts[next(i for i, (_, bound) in enumerate(RESOLUTION_BUCKETS) if value < bound)] += 1
+    return counts
+
+
 def _rate(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
@@ -96,6 +119,10 @@ class GroupMetrics:
     durable_resolved: int
     durable_judged: int
     durable_rate: float | None = field(default=None)
+    value: float | None = None
+    value_carried: int = 0
+    value_by_outcome: dict[str, float] = field(default_factory=dict)
+    resolution_histogram: list[int] = field(default_factory=list)  # per RESOLUTION_BUCKETS
 
 
 @dataclass
@@ -111,12 +138,17 @@ class _Tally:
     quick: int = 0
     durable_resolved: int = 0
     durable_judged: int = 0
+    value_by_outcome: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    value_carried: int = 0
 
     def add(self, escalation: Escalation, defs: Definitions, now: datetime) -> None:
         self.escalations += 1
         current = escalation.current
         outcome = current.outcome if current is not None else "unobserved"
         self.outcomes[outcome] += 1
+        if escalation.value is not None:
+            self.value_carried += 1
+            self.value_by_outcome[outcome] += escalation.value
         if outcome in NEVER_RESOLVABLE:
             self.never_resolvable += 1
             return
@@ -166,6 +198,10 @@ class _Tally:
             durable_resolved=self.durable_resolved,
             durable_judged=self.durable_judged,
             durable_rate=_rate(self.durable_resolved, self.durable_judged),
+            value=sum(self.value_by_outcome.values()) if self.value_carried else None,
+            value_carried=self.value_carried,
+            value_by_outcome=dict(sorted(self.value_by_outcome.items())),
+            resolution_histogram=histogram(self.resolutions),
         )
 
 

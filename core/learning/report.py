@@ -4,6 +4,7 @@ each row with a one-line reading. ``baton report`` prints it; ``--json`` writes 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from baton.core.learning.containment import Containment, containment
 from baton.core.learning.history import Escalation
 from baton.core.learning.metrics import (
     DIMENSIONS,
@@ -19,8 +21,10 @@ from baton.core.learning.metrics import (
     Period,
     by_dimension,
     measure,
+    period_of,
 )
 from baton.core.learning.sla import Breach, RuleSla, Slas, attainment
+from baton.core.volume import VolumeFigure
 
 DEFAULT_DIMENSIONS = ("trigger", "intent", "route", "group")
 
@@ -49,6 +53,10 @@ class Report:
     note: str
     sla: list[RuleSla] = field(default_factory=list)
     open_breaches: list[Breach] = field(default_factory=list)
+    containment: list[Containment] = field(default_factory=list)
+    containment_trend: list[Containment] = field(default_factory=list)
+    value_unit: str | None = None
+    weeks: list[Row] = field(default_factory=list)  # every escalation per ISO week, oldest first
 
 
 _ADAPTER: TypeAdapter[Report] = TypeAdapter(Report)
@@ -93,9 +101,12 @@ def build_report(
     platform: str | None = None,
     defs: Definitions | None = None,
     slas: Slas | None = None,
+    volume: Sequence[VolumeFigure] = (),
+    value_unit: str | None = None,
 ) -> Report:
     """The report over ``escalations`` (read once, kept for the groupings); ``slas`` are the
-    routes' targets (see :mod:`.sla`)."""
+    routes' targets (see :mod:`.sla`), ``volume`` the agent's conversation figures for the
+    range (see :mod:`.containment`), ``value_unit`` what the value at stake counts."""
     defs = defs or Definitions()
     unknown = [d for d in dimensions if d not in DIMENSIONS]
     if unknown:
@@ -118,7 +129,32 @@ def build_report(
     )
     total = measure(found, now=now, defs=defs)
     rules, breaches = attainment(found, slas or {}, now)
-    return Report(now, since, until, platform, defs, total, grouped, note, rules, breaches)
+    overall, trend = containment(found, volume)
+    per_week: defaultdict[str, list[Escalation]] = defaultdict(list)
+    for escalation in found:
+        per_week[period_of(escalation.created_at, "week")].append(escalation)
+    weeks = [
+        Row("all", label, metrics, reading("week", label, metrics))
+        for label, metrics in (
+            (label, measure(items, now=now, defs=defs)) for label, items in sorted(per_week.items())
+        )
+    ]
+    return Report(
+        now,
+        since,
+        until,
+        platform,
+        defs,
+        total,
+        grouped,
+        note,
+        rules,
+        breaches,
+        overall,
+        trend,
+        value_unit,
+        weeks,
+    )
 
 
 def report_document(report: Report) -> dict[str, Any]:

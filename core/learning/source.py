@@ -12,6 +12,7 @@ from sqlalchemy import select
 from baton.core.disposition import Disposition
 from baton.core.handoff import load_stored_handoff
 from baton.core.learning.history import Escalation, in_platform_order
+from baton.core.learning.stakes import Stakes, stake_of
 from baton.core.store import Store
 from baton.core.tables import DispositionRow, HandoffRow, TicketLinkRow
 
@@ -25,9 +26,12 @@ def escalations(
     until: datetime | None = None,
     platform: str | None = None,
     chunk: int = CHUNK,
+    stakes: Stakes | None = None,
 ) -> Iterator[Escalation]:
     """Every handoff created in ``[since, until)`` (by the handoff's own ``created_at``), on
-    ``platform`` when given, with its link and its history in the platform's order."""
+    ``platform`` when given, with its link and its history in the platform's order, and its
+    value at stake when ``stakes`` names the fact for its platform."""
+    stakes = stakes or {}
     after = ""
     while True:
         with store.reading() as session:
@@ -62,10 +66,12 @@ def escalations(
             ):
                 continue
             link = links.get(row.id)
+            platform_now = link.platform if link is not None else row.platform
+            stake = stakes.get(platform_now)
             yield Escalation(
                 handoff_id=row.id,
                 created_at=handoff.created_at,
-                platform=link.platform if link is not None else row.platform,
+                platform=platform_now,
                 intent=handoff.intent,
                 trigger_kinds=tuple(handoff.trigger_kinds),
                 channel=handoff.channel,
@@ -78,5 +84,6 @@ def escalations(
                 trigger_scores=tuple((t.kind, t.score) for t in handoff.triggers),
                 sentiment=handoff.sentiment.score if handoff.sentiment is not None else None,
                 authenticated=handoff.customer.authenticated,
+                value=stake_of(handoff.facts, stake) if stake is not None else None,
             )
         after = ids[-1]

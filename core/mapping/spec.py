@@ -133,6 +133,23 @@ class Sla(Spec):
         return self
 
 
+class ValueAtStake(Spec):
+    """A number the handoffs carry (a fact, e.g. an order total or ARR) that the learning report
+    sums per dimension and outcome: how much value sat in transferred or reopened escalations."""
+
+    fact: OneOrMany = Field(
+        description="The fact key holding the number; with a list, the first one a handoff has."
+    )
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=16)] = Field(
+        description="What the number counts, e.g. `USD`: shown beside every sum."
+    )
+
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """The fact keys, in the order they are tried."""
+        return (self.fact,) if isinstance(self.fact, str) else tuple(self.fact)
+
+
 class TargetBase(Spec):
     """Where a ticket goes; each platform says by which names (group, queue, pipeline, …)."""
 
@@ -188,6 +205,10 @@ class MappingBase(Spec):
     )
     dispositions: dict[Name, Outcome] = Field(
         description="The platform's ticket status (or stage) → Baton outcome."
+    )
+    value_at_stake: ValueAtStake | None = Field(
+        default=None,
+        description="A number the handoffs carry as a fact, summed by `baton report`.",
     )
 
     @model_validator(mode="before")

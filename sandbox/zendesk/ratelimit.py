@@ -33,6 +33,10 @@ class RateLimiter:
         """Count a request: (allowed, remaining, retry_after_seconds)."""
         now = self._clock().timestamp()
         with self._lock:
+            # Hits later than now were counted before the clock was set back: they would
+            # otherwise block the window until the clock caught up with them.
+            while self._hits and self._hits[-1] > now:
+                self._hits.pop()
             while self._hits and self._hits[0] <= now - self.window:
                 self._hits.popleft()
             if len(self._hits) >= self.limit:

@@ -23,7 +23,7 @@ from tests.support.waiting import wait_for_disposition, wait_until_healthy
 def test_demo_runs_the_whole_loop_and_leaves_nothing_running() -> None:
     threads_before = {t.ident for t in threading.enumerate()}
     console = Console(record=True, width=120)
-    run_demo(EXAMPLES, MAPPINGS, console)
+    run_demo(EXAMPLES, MAPPINGS, console, quick=True)
     text = console.export_text()
     assert "Posted 8 handoffs to POST /v1/handoffs → [202]" in text
     rows = {line.split()[0]: line.split() for line in text.splitlines() if line[:2].isdigit()}

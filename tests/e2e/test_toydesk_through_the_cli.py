@@ -9,13 +9,16 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from rich.console import Console
 
+from baton.core.learning import escalations
 from baton.core.plugin import PLUGINS_ENV
+from baton.core.store import Store
 from baton.webhooks.demo import run_demo
 from baton.webhooks.embedded import free_port
 from tests.support.paths import EXAMPLES, ROOT
@@ -98,7 +101,7 @@ def test_the_demo_runs_the_whole_loop_on_the_plugin_too(
     monkeypatch.setenv(PLUGINS_ENV, TOYDESK)
     mappings = mappings_with_toydesk(tmp_path / "mappings")
     console = Console(record=True, width=140)
-    run_demo(EXAMPLES, mappings, console)
+    run_demo(EXAMPLES, mappings, console, quick=True)
     text = console.export_text()
     assert "Posted 16 handoffs to POST /v1/handoffs → [202]" in text
     assert "Tickets created in the ToyDesk sandbox" in text
@@ -109,3 +112,30 @@ def test_the_demo_runs_the_whole_loop_on_the_plugin_too(
     assert rows["01"][2:4] == ["resolved", "webhook"]
     assert rows["05"][2] == "transferred"
     assert rows["08"][2:4] == ["resolved", "sync"]  # its webhook was lost; sync healed it
+
+
+def test_the_demo_month_plays_on_the_plugin_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PLUGINS_ENV, TOYDESK)
+    mappings = mappings_with_toydesk(tmp_path / "mappings")
+    console = Console(record=True, width=140)
+    month = run_demo(
+        EXAMPLES,
+        mappings,
+        console,
+        count=40,
+        database=tmp_path / "demo.db",
+        page=tmp_path / "baton-report.html",
+    )
+    assert month is not None
+    assert month.handoffs == 40
+    store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    try:
+        found = list(escalations(store, platform="toydesk"))
+    finally:
+        store.close()
+    assert len(found) == 20  # the month's handoffs alternate between the sandboxes
+    synced = [d for e in found for d in e.history if d.source == "sync"]
+    assert len({d.resolution_seconds for d in synced if d.resolution_seconds}) > 5
+    assert min(d.occurred_at for d in synced) < datetime.now(UTC) - timedelta(days=7)

@@ -84,6 +84,45 @@ def test_csv_has_a_header_and_a_row_per_handoff(filled: Store, tmp_path: Path) -
 
 
 def test_an_unknown_format_exits_2_naming_the_option(filled: Store) -> None:
+    result = CliRunner().invoke(app, ["export", "feedback", "--format", "xlsx"])
+    assert result.exit_code == 2
+    assert "--format: 'xlsx' is not one of jsonl, csv, parquet" in " ".join(result.output.split())
+
+
+def test_parquet_holds_the_same_records_as_jsonl_and_no_free_text(
+    filled: Store, tmp_path: Path
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet", reason="the parquet extra is not installed")
+    target = tmp_path / "feedback.parquet"
+    _export("--format", "parquet", "--output", str(target))
+    rows = {row["handoff_id"]: row for row in pq.read_table(target).to_pylist()}
+    from_jsonl = {r["handoff_id"]: r for r in map(json.loads, _export().splitlines())}
+    assert rows.keys() == from_jsonl.keys()
+    first = rows["h-1"]
+    assert first["triggers"] == [{"kind": "sentiment", "score": 0.9}]
+    assert (first["outcome"], first["transferred"], first["csat"]) == ("resolved", True, 1.0)
+    assert first["created_at"].isoformat() == from_jsonl["h-1"]["created_at"].replace("Z", "+00:00")
+    dumped = json.dumps(list(rows.values()), default=str)
+    for word in SECRET_WORDS:
+        assert word not in dumped
+
+
+def test_parquet_needs_a_file_to_write(filled: Store) -> None:
     result = CliRunner().invoke(app, ["export", "feedback", "--format", "parquet"])
     assert result.exit_code == 2
-    assert "--format: 'parquet' is not one of jsonl, csv" in " ".join(result.output.split())
+    assert "--format parquet needs --output FILE" in " ".join(result.output.split())
+
+
+def test_parquet_without_pyarrow_names_the_extra(
+    filled: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # an import of it now fails
+    target = tmp_path / "feedback.parquet"
+    result = CliRunner().invoke(
+        app, ["export", "feedback", "--format", "parquet", "--output", str(target)]
+    )
+    assert result.exit_code == 2
+    assert "pip install 'baton-handoff[parquet]'" in " ".join(result.output.split())
+    assert not target.exists()

@@ -1,8 +1,10 @@
-"""``GET /v1/report``: the report's JSON behind the intake's bearer key; bad parameters are
+"""``GET /v1/report``: the report's JSON behind the intake's bearer key; ``GET /report``: the HTML
+page behind HTTP Basic with the key as password, never a key in the query. Bad parameters are
 422 naming them."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import jsonschema
@@ -66,3 +68,39 @@ def test_a_bad_parameter_is_422_naming_it(
     answer = client.get("/v1/report", params=params, headers={"Authorization": f"Bearer {KEY}"})
     assert answer.status_code == 422
     assert answer.json()["message"].startswith(f"{named}:")
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def test_the_page_asks_a_browser_for_the_key_with_a_basic_challenge(client: TestClient) -> None:
+    for headers in ({}, _basic("anyone", "not-the-key-at-all"), _basic(KEY, "")):
+        answer = client.get("/report", headers=headers)
+        assert answer.status_code == 401
+        assert answer.headers["www-authenticate"].startswith('Basic realm="baton report"')
+    in_the_query = client.get("/report", params={"key": KEY, "api_key": KEY, "password": KEY})
+    assert in_the_query.status_code == 401
+
+
+@pytest.mark.parametrize("user", ["", "ops", "someone@example.com"])
+def test_the_page_takes_the_key_as_the_basic_password_with_any_user(
+    client: TestClient, user: str
+) -> None:
+    answer = client.get("/report", headers=_basic(user, KEY))
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in answer.headers["content-security-policy"]
+    assert answer.headers["cache-control"] == "no-store"
+    assert "<svg" in answer.text
+    assert "billing.refund" in answer.text
+    assert KEY not in answer.text
+
+
+def test_the_page_charts_by_route_and_trigger_whatever_by_asks(client: TestClient) -> None:
+    answer = client.get("/report", params={"by": "intent"}, headers=_basic("ops", KEY))
+    assert answer.status_code == 200
+    assert "VIP billing" in answer.text  # the route chart's row, though `by` named only intent
+    bad = client.get("/report", params={"period": "month"}, headers=_basic("ops", KEY))
+    assert bad.status_code == 422

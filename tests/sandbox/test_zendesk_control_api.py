@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -215,6 +215,42 @@ def test_c_advancing_the_clock_ages_tickets_into_the_incremental_export(
     sandbox.control("POST", "/clock", {"advance_seconds": 61})
     page = sandbox.get(export, start_time=start).json()
     assert [t["external_id"] for t in page["tickets"]] == ["h-clock"]
+
+
+def test_c_setting_the_clock_back_needs_backwards_and_plays_a_ticket_in_the_past(
+    sandbox: Served,
+) -> None:
+    now = _parse(sandbox.control("GET", "/clock").json()["now"])
+    past = now - timedelta(days=30)
+    refused = sandbox.control("POST", "/clock", {"set": past.isoformat()})
+    assert refused.status_code == 422, refused.text
+    assert "set" in refused.json()["message"]
+    assert "backwards" in refused.json()["message"]
+
+    moved = sandbox.control("POST", "/clock", {"set": past.isoformat(), "backwards": True})
+    assert moved.status_code == 200, moved.text
+    assert abs(_parse(moved.json()["now"]) - past) < timedelta(seconds=5)
+    assert moved.json()["offset_seconds"] < -29 * 86_400
+
+    ticket_id = created_id(sandbox.create("h-past"))  # the rate limit does not count the future
+    assert abs(_parse(sandbox.ticket(ticket_id)["created_at"]) - past) < timedelta(seconds=5)
+    later = past + timedelta(hours=5, seconds=30)
+    assert sandbox.control("POST", "/clock", {"set": later.isoformat()}).status_code == 200
+    assert sandbox.control("POST", f"/tickets/{ticket_id}/reply", {"body": "On it"}).ok
+    assert sandbox.control("POST", f"/tickets/{ticket_id}/solve").ok
+    metrics = sandbox.get(f"/api/v2/tickets/{ticket_id}/metrics.json").json()["ticket_metric"]
+    assert metrics["reply_time_in_minutes"]["calendar"] == 300
+    assert metrics["full_resolution_time_in_minutes"]["calendar"] == 300
+
+
+def test_c_the_rate_limit_forgets_requests_counted_before_the_clock_went_back() -> None:
+    with served(seeded_state(rate_limit=3)) as sandbox:
+        for _ in range(3):
+            assert sandbox.get("/api/v2/groups.json").status_code == 200
+        assert sandbox.get("/api/v2/groups.json").status_code == 429
+        back = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+        assert sandbox.control("POST", "/clock", {"set": back, "backwards": True}).ok
+        assert sandbox.get("/api/v2/groups.json").status_code == 200
 
 
 def test_c_agents_transfer_reply_solve_and_reopen(sandbox: Served) -> None:
@@ -438,6 +474,10 @@ BAD_INPUT = [
     ("POST", "/faults/random", {"kind": "reset", "one_in": 2, "seed": "x"}, "seed"),
     ("POST", "/clock", {"advance_seconds": -5}, "advance_seconds"),
     ("POST", "/clock", {}, "advance_seconds"),
+    ("POST", "/clock", {"set": "2026-10-28T09:00:00"}, "set"),
+    ("POST", "/clock", {"set": "yesterday"}, "set"),
+    ("POST", "/clock", {"advance_seconds": 1, "set": "2030-01-01T00:00:00Z"}, "set"),
+    ("POST", "/clock", {"advance_seconds": 1, "backwards": True}, "backwards"),
     ("POST", "/webhooks", {"url": "ftp://example.com/hook"}, "url"),
     ("POST", "/webhooks", {"url": "http://127.0.0.1:9/h", "secret": ""}, "secret"),
     ("POST", "/tickets/1/reply", {"body": "   "}, "body"),

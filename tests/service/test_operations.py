@@ -73,6 +73,8 @@ def test_openapi_has_title_version_and_every_route(harness: Any) -> None:
         "/webhooks/{platform}",
         "/webhooks/{platform}/{secret}",
         "/v1/report",
+        "/report",
+        "/v1/volume",
         "/healthz",
         "/metrics",
     }

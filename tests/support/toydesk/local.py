@@ -16,6 +16,7 @@ from datetime import datetime
 from baton.core.catalog import Catalog
 from baton.core.errors import ConfigError
 from baton.core.plugin import DemoAgents, TicketSummary
+from baton.sandbox.clock import OffsetClock
 from baton.sandbox.server import RunningServer, serve_in_thread
 from tests.support.toydesk import facts
 from tests.support.toydesk.routes import create_app
@@ -31,6 +32,7 @@ class LocalToydesk:
     server: RunningServer
     state: ToyState
     signing_secret: str
+    clock: OffsetClock
 
     @property
     def base_url(self) -> str:
@@ -49,7 +51,7 @@ class LocalToydesk:
     @property
     def agents(self) -> DemoAgents:
         """The sandbox agents the demo drives."""
-        return ToyAgents(self.state)
+        return ToyAgents(self.state, self.clock)
 
     def send_webhooks_to(self, url: str) -> None:
         """Subscribe ``url`` to the sandbox's signed webhooks."""
@@ -74,9 +76,8 @@ def start_local_toydesk(
 ) -> LocalToydesk:
     """The ToyDesk sandbox on 127.0.0.1:``port``, its queues and fields from ``catalog``."""
     seed = catalog.model_dump(mode="json") | {"source": "live: ToyDesk sandbox"}
-    state = ToyState(
-        seed, token=secrets.token_urlsafe(24), clock=clock or utcnow, rate_limit=rate_limit
-    )
+    moved = OffsetClock(clock or utcnow)
+    state = ToyState(seed, token=secrets.token_urlsafe(24), clock=moved, rate_limit=rate_limit)
     try:
         server = serve_in_thread(create_app(state), port=port)
     except OSError as exc:
@@ -85,7 +86,7 @@ def start_local_toydesk(
             f"toydesk sandbox: cannot listen on 127.0.0.1:{port} ({reason})"
         ) from None
     state.webhooks.start()
-    return LocalToydesk(server, state, secrets.token_urlsafe(32))
+    return LocalToydesk(server, state, secrets.token_urlsafe(32), moved)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class ToyAgents:
     """The demo's agents acting on sandbox tickets (ids as Baton stores them)."""
 
     state: ToyState
+    clock: OffsetClock
 
     def summary(self, ticket_id: str) -> TicketSummary:
         """Queue, priority and tags of a ticket (ToyDesk has no assignees)."""
@@ -128,3 +130,7 @@ class ToyAgents:
             yield
         finally:
             self.state.webhooks.paused = False
+
+    def clock_at(self, when: datetime) -> None:
+        """Set the sandbox's clock to ``when`` (earlier or later)."""
+        self.clock.set(when)
