@@ -76,6 +76,10 @@ class Connector(ABC):
         """The answer to a recorded webhook; None (the default): Baton's JSON answer."""
         return None
 
+    def refusal(self, status: int, reason: str) -> WebhookReply | None:
+        """The answer to a refused webhook (see core.ports); None (the default): Baton's JSON."""
+        return None
+
     @abstractmethod
     def changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
         """Incremental changes after ``cursor`` (or ``since`` on the first run)."""

@@ -132,6 +132,18 @@ class WebhookSource(Protocol):
         """The answer to a recorded webhook; None: Baton's JSON ``{received, duplicates}``."""
         ...
 
+    def refusal(self, status: int, reason: str) -> WebhookReply | None:
+        """The answer to a webhook the receiver refuses; None: Baton's JSON error answer.
+
+        ``status`` is the receiver's (401: not proven authentic, nothing stored; 400: authentic
+        but unreadable, quarantined) and stays the status sent, whatever the reply says: a
+        source chooses only the body and media type (a SOAP fault for a SOAP sender).
+        ``reason`` is the generic text the receiver logs, never input; a source answering an
+        unauthenticated sender should not echo which check failed. Must not raise (if it
+        does, the JSON answer goes out).
+        """
+        ...
+
 
 class Connector(TicketCreator, ChangeFeed, WebhookSource, Protocol):
     """Everything a platform's connector does: what a plugin's ``make_connector`` returns."""

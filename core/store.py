@@ -39,7 +39,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import ColumnElement, and_, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from baton.core.disposition import Disposition, latest
@@ -67,6 +67,12 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _MAX_ERROR_CHARS = 500
 _READONLY_OPTION = "baton_readonly"
 _MIGRATION_LOCK_ID = 0x6261746F6E  # "baton"; serializes concurrent migrate() on PostgreSQL
+
+
+UNSTORABLE_ERRORS: tuple[type[BaseException], ...] = (DataError, UnicodeError)
+"""The database refused the input itself (PostgreSQL's data exceptions, such as a NUL in text;
+a driver that cannot encode a lone surrogate): retrying cannot help, so never a 503. Catch these
+before the store's other errors, which include DataError."""
 
 
 class LeaseLost(BatonError):
@@ -316,15 +322,19 @@ class Store(InboxTables):
         lease_seconds: float = 60,
         now: datetime | None = None,
         platforms: Collection[str] | None = None,
+        handoff_ids: Collection[str] | None = None,
     ) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` due deliveries to ``owner``: pending rows whose time has come
         and leased rows whose lease expired (a crashed worker's). Claiming counts no attempt:
         :meth:`count_attempt` does, for each platform call actually made.
 
-        ``platforms`` limits the claim to those platforms (an empty collection claims nothing).
+        ``platforms`` limits the claim to those platforms, ``handoff_ids`` to those handoffs'
+        deliveries (an empty collection claims nothing).
         """
         now = _aware(now)
-        if platforms is not None and not platforms:
+        if (platforms is not None and not platforms) or (
+            handoff_ids is not None and not handoff_ids
+        ):
             return []
         expires = now + timedelta(seconds=lease_seconds)
         stmt = (
@@ -339,6 +349,8 @@ class Store(InboxTables):
         )
         if platforms is not None:
             stmt = stmt.where(DeliveryRow.platform.in_(sorted(platforms)))
+        if handoff_ids is not None:
+            stmt = stmt.where(DeliveryRow.handoff_id.in_(sorted(handoff_ids)))
         claimed = []
         with self.session() as session:
             for row, body in session.execute(stmt):

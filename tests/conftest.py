@@ -128,3 +128,16 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture
+def cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """A migrated SQLite store that ``baton`` commands run in this test will open."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("BATON_DATABASE_URL", url)
+    store = Store(url)
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.close()

@@ -19,11 +19,12 @@ import hmac
 from collections.abc import Iterable, Mapping
 
 from pydantic import SecretStr
-from sqlalchemy.exc import DataError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from baton.core.errors import StoreUnavailable
+from baton.core.store import UNSTORABLE_ERRORS as UNSTORABLE_ERRORS  # receivers import it here
 
 BEARER = "bearer"
 
@@ -122,10 +123,6 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 RETRY_AFTER_SECONDS = 5
 STORE_ERRORS: tuple[type[BaseException], ...] = (StoreUnavailable, SQLAlchemyError)
-# The database refused the input itself (PostgreSQL's data exceptions, such as a NUL in text;
-# a driver that cannot encode a lone surrogate): retrying cannot help, so never a 503 (K5).
-# Catch these before STORE_ERRORS, which includes DataError.
-UNSTORABLE_ERRORS: tuple[type[BaseException], ...] = (DataError, UnicodeError)
 
 
 def error_response(

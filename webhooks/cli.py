@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from baton.webhooks import cli_catalog, cli_jobs, cli_report, cli_service, cli_volume
+from baton.webhooks import (
+    cli_backfill,
+    cli_catalog,
+    cli_jobs,
+    cli_report,
+    cli_service,
+    cli_volume,
+)
 from baton.webhooks.cli_core import (
     ExamplesDir,
     MappingsDir,
@@ -19,7 +26,7 @@ from baton.webhooks.cli_core import (
     out,
 )
 
-for _module in (cli_catalog, cli_jobs, cli_report, cli_service, cli_volume):
+for _module in (cli_backfill, cli_catalog, cli_jobs, cli_report, cli_service, cli_volume):
     _module.register(app)
 
 

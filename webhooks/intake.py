@@ -30,14 +30,12 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from baton.core.accept import HandoffGate, RedactedCopyInvalid
 from baton.core.disposition import latest
-from baton.core.errors import Problem, ValidationError
+from baton.core.errors import Problem
 from baton.core.handoff import (
     Handoff,
     is_handoff_id,
-    load_stored_handoff,
-    normalisations,
-    parse_handoff,
 )
 from baton.core.mapping import REDACTION_FILE
 from baton.core.redact import Redactor, default_redactor, load_rules
@@ -45,7 +43,6 @@ from baton.core.store import Store, TicketLink
 from baton.core.tables import DeliveryRow, HandoffRow
 from baton.webhooks.auth import (
     STORE_ERRORS,
-    UNSTORABLE_ERRORS,
     ApiKeys,
     BadContentLength,
     BodyTooLarge,
@@ -139,9 +136,7 @@ class HandoffIntake:
     ) -> None:
         self.store = store
         self.keys = keys
-        self.redactor = redactor
-        self.platforms = frozenset(platforms)
-        self.default_platform = default_platform
+        self.gate = HandoffGate(store, redactor, frozenset(platforms), default_platform)
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
         self.after_write = after_write
@@ -209,43 +204,24 @@ class HandoffIntake:
 
     def _accept(self, raw: bytes) -> Response:
         try:
-            handoff = parse_handoff(raw)
-        except ValidationError as exc:
-            return self._invalid(exc.problems)
-        platform = handoff.destination or self.default_platform
-        if platform not in self.platforms:
-            enabled = ", ".join(sorted(self.platforms)) or "none"
-            where = "destination" if handoff.destination else "default platform"
-            return self._invalid(
-                [Problem("destination", f"{where} '{platform}' is not enabled; enabled: {enabled}")]
+            accepted = self.gate.accept(raw)
+            existing = (
+                self.status_document(accepted.handoff.id)
+                if accepted.result == "existing" and accepted.handoff is not None
+                else None
             )
-        try:
-            redacted = self.redactor.redact_handoff(handoff)
-        except ValidationError as exc:
-            return self._invalid(exc.problems)
-        try:
-            load_stored_handoff(redacted.model_dump_json())
-        except ValidationError as exc:
-            # Redaction keeps every limit by construction (core.privacy); if it ever did not,
-            # refuse now rather than accept a handoff the worker could not read.
+        except RedactedCopyInvalid as exc:
             self._count("unstorable")
-            paths = ",".join(p.path or "<root>" for p in exc.problems)[:200]
-            event(log, logging.ERROR, "handoff.redacted_copy_invalid", id=handoff.id, paths=paths)
+            event(log, logging.ERROR, "handoff.redacted_copy_invalid", error=str(exc)[:300])
             return error_response(500, "internal_error")
-        try:
-            result = self.store.add_handoff(redacted, platform)
-            existing = None
-            if not result.created and not result.conflict:
-                existing = self.status_document(handoff.id)
-        except UNSTORABLE_ERRORS:
-            # The model refuses unstorable text first; should a database still refuse the
-            # data, that is the input's doing and no retry would help (K5).
-            return self._invalid([Problem("", "holds text the database cannot store")])
         except STORE_ERRORS as exc:
             self._count("unavailable")
-            event(log, logging.ERROR, "handoff.unavailable", id=handoff.id, error=describe(exc))
+            event(log, logging.ERROR, "handoff.unavailable", error=describe(exc))
             return unavailable()
-        if result.conflict:
+        handoff, platform = accepted.handoff, accepted.platform
+        if accepted.result == "invalid" or handoff is None or platform is None:
+            return self._invalid(accepted.problems)
+        if accepted.result == "conflict":
             self._count("conflict")
             event(log, logging.WARNING, "handoff.conflict", id=handoff.id)
             return error_response(409, "handoff_conflict")
@@ -253,8 +229,7 @@ class HandoffIntake:
             self._count("existing")
             return JSONResponse(existing, status_code=200)
         self._count("created")
-        warnings = normalisations(handoff)
-        for warning in warnings:
+        for warning in accepted.warnings:
             field = warning.path.split("[")[0].split(".")[0]
             self.metrics.normalisations.labels(field=field).inc()
         event(
@@ -263,10 +238,10 @@ class HandoffIntake:
             "handoff.received",
             id=handoff.id,
             platform=platform,
-            normalised=len(warnings),
+            normalised=len(accepted.warnings),
         )
         self.after_write()
-        return self._received(redacted, platform, _problems(warnings))
+        return self._received(handoff, platform, _problems(accepted.warnings))
 
     def _received(
         self, handoff: Handoff, platform: str, warnings: list[dict[str, str]]

@@ -23,6 +23,11 @@ The order is the contract (RELIABILITY A1–A8, D1–D2, K1–K3):
    duplicates (D1, D2); then 200 at once. The inbox processor does the rest after the
    acknowledgement, so no platform API is ever called here (K1).
 
+Refusals (401, and the quarantine's 400) are answered with Baton's JSON error unless the
+source has its own answer (``WebhookSource.refusal``: a SOAP sender gets a SOAP fault); the
+status and what is stored stay the receiver's either way, and the source is handed only the
+generic reason the receiver logs, never input.
+
 No header value reaches the store: headers go to the verifier only, and the inbox row holds
 the platform (a configured source's name, from the route), the event id and the body bytes.
 
@@ -46,7 +51,7 @@ from starlette.responses import Response
 
 from baton.core.errors import PayloadError, VerificationError
 from baton.core.inbox import inbox_body
-from baton.core.ports import WebhookEvent, WebhookSource
+from baton.core.ports import WebhookEvent, WebhookReply, WebhookSource
 from baton.core.storable import storable, unstorable_reason
 from baton.core.store import Store
 from baton.webhooks.auth import (
@@ -209,9 +214,10 @@ class WebhookReceiver:
         try:
             events = _checked(source.parse_webhook(body))
         except PayloadError as exc:
-            return self._quarantine(platform, f"PayloadError: {exc}", body)
+            return self._quarantine(platform, f"PayloadError: {exc}", body, source)
         except Exception as exc:  # a source bug is still a payload problem, never a 500
-            return self._quarantine(platform, f"unreadable ({type(exc).__name__})", body)
+            reason = f"unreadable ({type(exc).__name__})"
+            return self._quarantine(platform, reason, body, source)
         return self._record(platform, source, events, body)
 
     def _verify(
@@ -226,17 +232,39 @@ class WebhookReceiver:
             source.verify_webhook(headers, body, url=url, now=self.clock())
         except VerificationError as exc:
             reason = str(exc)[:_MAX_REASON_CHARS]
-            return self._unauthorized(platform, reason)
+            return self._unauthorized(platform, source, reason)
         except Exception as exc:  # fail closed: only a clean return proves authenticity
-            return self._unauthorized(platform, f"verifier failed ({type(exc).__name__})")
+            return self._unauthorized(platform, source, f"verifier failed ({type(exc).__name__})")
         return None
 
-    def _unauthorized(self, platform: str, reason: str) -> Response:
+    def _unauthorized(self, platform: str, source: WebhookSource, reason: str) -> Response:
         self._count(platform, "unauthorized")
         event(log, logging.WARNING, "webhook.unauthorized", platform=platform, reason=reason)
-        return error_response(401, "unauthorized")
+        return self._refusal(platform, source, 401, reason) or error_response(401, "unauthorized")
 
-    def _quarantine(self, platform: str, reason: str, body: bytes) -> Response:
+    def _refusal(
+        self, platform: str, source: WebhookSource, status: int, reason: str
+    ) -> Response | None:
+        """The source's own answer to a refusal (e.g. a SOAP fault), with the receiver's
+        status whatever the reply says; None (Baton's JSON) when it has none or fails."""
+        # Sources written before this seam may lack the method: they keep the JSON answer.
+        refusal = getattr(source, "refusal", None)
+        if refusal is None:
+            return None
+        try:
+            reply = refusal(status, reason)
+        except Exception as exc:
+            event(
+                log, logging.ERROR, "webhook.refusal_failed", platform=platform, error=describe(exc)
+            )
+            return None
+        if not isinstance(reply, WebhookReply):
+            return None
+        return Response(reply.body, status_code=status, media_type=reply.media_type)
+
+    def _quarantine(
+        self, platform: str, reason: str, body: bytes, source: WebhookSource | None = None
+    ) -> Response:
         # A source's error text is written without payload text, but may still not be
         # storable; the reason must never be why a quarantine fails.
         reason = storable(reason)
@@ -253,7 +281,10 @@ class WebhookReceiver:
             reason=reason[:_MAX_REASON_CHARS],
             bytes=len(body),
         )
-        return error_response(400, "payload_error")
+        refused = None
+        if source is not None:
+            refused = self._refusal(platform, source, 400, reason[:_MAX_REASON_CHARS])
+        return refused or error_response(400, "payload_error")
 
     def _record(
         self, platform: str, source: WebhookSource, events: list[WebhookEvent], body: bytes
@@ -273,7 +304,7 @@ class WebhookReceiver:
             # The check in _checked should make this unreachable; if the database still
             # refuses the input, a retry cannot succeed, so it is a payload error (K5).
             reason = f"the store refused an event ({type(exc).__name__})"
-            return self._quarantine(platform, reason, body)
+            return self._quarantine(platform, reason, body, source)
         except Exception as exc:
             return self._unavailable(platform, exc)
         if new:

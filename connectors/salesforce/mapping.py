@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -52,6 +53,14 @@ class SalesforceMapping(MappingBase):
         description="An External ID + Unique text field on Case holding the handoff id."
     )
     routing: SalesforceRouting
+    csat_field: Name | None = Field(
+        default=None,
+        description="A Case field holding satisfaction (a number or picklist), read into "
+        "dispositions normalized to 0..1.",
+    )
+    csat_scale: float = Field(
+        default=5.0, gt=0, description="The CSAT field's best value (a number over it is 0..1)."
+    )
 
 
 def salesforce_target(spec: Any, path: list[str | int], catalog: Catalog, report: Report) -> Target:
@@ -85,14 +94,14 @@ def salesforce_requests(draft: TicketDraft, mapping: CompiledMapping) -> list[Pl
     who = draft.requester or draft.fallback_requester
     if who is not None:
         supplied = (
-            ("SuppliedName", who.name),
+            ("SuppliedName", who.name and who.name[: facts.SUPPLIED_NAME_MAX_CHARS]),
             ("SuppliedEmail", who.email),
-            ("SuppliedPhone", who.phone),
+            ("SuppliedPhone", who.phone and who.phone[: facts.SUPPLIED_PHONE_MAX_CHARS]),
         )
         case.update({key: value for key, value in supplied if value})
     headers = {"Content-Type": JSON}
     if "OwnerId" in case:
-        headers["Sforce-Auto-Assign"] = "FALSE"  # else assignment rules may overwrite OwnerId
+        headers[facts.AUTO_ASSIGN_HEADER] = "FALSE"  # else assignment rules may overwrite OwnerId
     upsert_path = f"{base}/Case/{spec.external_id_field}/{quote(draft.handoff_id, safe='')}"
     comment = {"ParentId": "@{case.id}", "CommentBody": draft.note, "IsPublished": False}
     return [
@@ -101,3 +110,51 @@ def salesforce_requests(draft: TicketDraft, mapping: CompiledMapping) -> list[Pl
             "POST", f"{base}/CaseComment", {"Content-Type": JSON}, comment, None, "Bearer"
         ),
     ]
+
+
+def composite_request(requests: list[PlannedRequest], api_version: str) -> PlannedRequest:
+    """The planned requests as ONE ``/composite`` call, ``allOrNone``: the case upsert (its
+    ``referenceId`` is its ref, ``case``) and the CaseComment whose ``ParentId`` is
+    ``@{case.id}``. Subrequest headers keep ``Sforce-Auto-Assign``; Content-Type is the top
+    level's (a subrequest may not set it)."""
+    subrequests: list[dict[str, Any]] = []
+    for index, planned in enumerate(requests):
+        sub: dict[str, Any] = {
+            "method": planned.method,
+            "url": planned.path,
+            "referenceId": planned.ref or f"request{index}",
+            "body": planned.json,
+        }
+        headers = {k: v for k, v in planned.headers.items() if k.casefold() != "content-type"}
+        if headers:
+            sub["httpHeaders"] = headers
+        subrequests.append(sub)
+    top = {"Content-Type": JSON}
+    if any(facts.AUTO_ASSIGN_HEADER in planned.headers for planned in requests):
+        top[facts.AUTO_ASSIGN_HEADER] = "FALSE"
+    path = facts.COMPOSITE_PATH.format(version=api_version)
+    body = {"allOrNone": True, "compositeRequest": subrequests}
+    return PlannedRequest("POST", path, top, body, "composite", "Bearer")
+
+
+def insert_request(
+    upsert: PlannedRequest, external_id_field: str, handoff_id: str, api_version: str
+) -> PlannedRequest:
+    """The case upsert as a plain insert carrying the external id: a first attempt's form,
+    which the field's uniqueness refuses when a case already carries the id."""
+    path = f"/services/data/v{api_version}/sobjects/Case"
+    return replace(
+        upsert, method="POST", path=path, json={**upsert.json, external_id_field: handoff_id}
+    )
+
+
+def duplicate_of(body: Any, external_id_field: str) -> bool:
+    """Whether an error body says another record already holds this external id
+    (``DUPLICATE_VALUE`` on the field)."""
+    entries = body if isinstance(body, list) else []
+    return any(
+        isinstance(e, dict)
+        and e.get("errorCode") == facts.DUPLICATE_VALUE
+        and external_id_field in (e.get("fields") or [external_id_field])
+        for e in entries
+    )

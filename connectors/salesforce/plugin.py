@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from baton.connectors.salesforce import facts
 from baton.connectors.salesforce.mapping import (
@@ -17,7 +19,10 @@ from baton.core.mapping.render import TicketDraft
 from baton.core.mapping.spec import MappingBase, RuleBase, TargetBase
 from baton.core.mapping.targets import Report, Target, check_api_name
 from baton.core.mapping.wire import PlannedRequest
-from baton.core.plugin import PlatformPlugin
+from baton.core.plugin import LocalSandbox, PlatformPlugin
+
+if TYPE_CHECKING:
+    from baton.core.ports import Connector
 
 
 class SalesforcePlugin(PlatformPlugin):
@@ -55,6 +60,25 @@ class SalesforcePlugin(PlatformPlugin):
     def build_requests(self, draft: TicketDraft, mapping: CompiledMapping) -> list[PlannedRequest]:
         """An upsert on the external-id field, then the note as a private CaseComment."""
         return salesforce_requests(draft, mapping)
+
+    def start_sandbox(
+        self,
+        catalog: Catalog,
+        *,
+        port: int,
+        rate_limit: int,
+        clock: Callable[[], datetime] | None,
+    ) -> LocalSandbox:
+        """The Salesforce sandbox on 127.0.0.1:``port``, seeded from ``catalog``."""
+        from baton.connectors.salesforce.local import start_local_salesforce
+
+        return start_local_salesforce(catalog, port=port, rate_limit=rate_limit, clock=clock)
+
+    def make_connector(self, mapping: CompiledMapping | None, env: Mapping[str, str]) -> Connector:
+        """The simple-salesforce connector from ``BATON_SALESFORCE_*`` (see :mod:`.connector`)."""
+        from baton.connectors.salesforce.connector import SalesforceConnector
+
+        return SalesforceConnector.from_env(mapping, env)
 
 
 plugin = SalesforcePlugin()

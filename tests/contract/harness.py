@@ -77,8 +77,22 @@ class Harness(Protocol):
     mapping: CompiledMapping
     mappings_dir: Path  # a mappings folder holding this platform's mapping and catalog
     known_answer: SignatureVector
-    signature_header: str  # lower-case
-    timestamp_header: str  # lower-case: where the signed timestamp travels
+
+    @property
+    def signature_header(self) -> str | None:
+        """Where the signature travels (lower-case); None when the platform signs nothing."""
+        ...
+
+    @property
+    def timestamp_header(self) -> str | None:
+        """Where the signed timestamp travels (lower-case); None when nothing is signed."""
+        ...
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of Baton's receiver the platform posts to: ``/webhooks/<platform>``, or
+        ``/webhooks/<platform>/<secret>`` for a sender that proves itself by a secret URL."""
+        ...
 
     @property
     def opt_outs(self) -> Mapping[str, str]:
@@ -179,6 +193,11 @@ class Harness(Protocol):
         """Run ``action`` and return the signed webhooks the sandbox sent for it."""
         ...
 
+    def event_id(self, label: str) -> str:
+        """The platform's form of a webhook event id standing for ``label`` (the same label
+        always gives the same id; ``label`` itself where the platform takes any string)."""
+        ...
+
     def webhook_body(self, events: Sequence[StatusEvent]) -> bytes:
         """The body the platform sends for ``events``: one event, or several as a batch
         (opt out of ``D5`` when the platform never batches)."""
@@ -204,7 +223,7 @@ def signed_webhook(
     signed_at: datetime | None = None,
 ) -> tuple[dict[str, str], bytes]:
     """Headers and body of one status event, signed at ``signed_at`` (default: now)."""
-    body = harness.webhook_body([StatusEvent(event_id, ticket_id, status, at)])
+    body = harness.webhook_body([StatusEvent(harness.event_id(event_id), ticket_id, status, at)])
     return harness.sign(body, signed_at or harness.now(), secret), body
 
 

@@ -75,6 +75,7 @@ class ToydeskHarness:
     known_answer: SignatureVector = TOYDESK_KNOWN_ANSWER
     signature_header: str = facts.SIGNATURE_HEADER
     timestamp_header: str = facts.TIMESTAMP_HEADER
+    webhook_path: str = "/webhooks/toydesk"
     opt_outs: ClassVar[Mapping[str, str]] = TOYDESK_OPT_OUTS
     _connectors: list[Connector] = field(default_factory=list)
     _receiver: WebhookReceiver | None = None
@@ -206,6 +207,10 @@ class ToydeskHarness:
         action()
         assert self.state.webhooks.wait_idle(10), "the sandbox did not deliver in time"
         return list(self._receiver.received)
+
+    def event_id(self, label: str) -> str:
+        """Any string is an event id here."""
+        return label
 
     def webhook_body(self, events: Sequence[StatusEvent]) -> bytes:
         """The sandbox's event for each (a batch when there are several)."""

@@ -77,6 +77,7 @@ class ZendeskHarness:
     known_answer: SignatureVector = ZENDESK_KNOWN_ANSWER
     signature_header: str = "x-zendesk-webhook-signature"
     timestamp_header: str = "x-zendesk-webhook-signature-timestamp"
+    webhook_path: str = "/webhooks/zendesk"
     opt_outs: ClassVar[Mapping[str, str]] = ZENDESK_OPT_OUTS
     _connectors: list[Connector] = field(default_factory=list)
     _receiver: WebhookReceiver | None = None
@@ -222,6 +223,10 @@ class ZendeskHarness:
         action()
         assert self.state.webhooks.wait_idle(timeout=10), "the sandbox did not deliver in time"
         return list(self._receiver.received)
+
+    def event_id(self, label: str) -> str:
+        """Any string is an event id here."""
+        return label
 
     def webhook_body(self, events: Sequence[StatusEvent]) -> bytes:
         """A ``ticket.status_changed`` event webhook built from the sandbox's own ticket."""

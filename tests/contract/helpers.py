@@ -82,10 +82,24 @@ class Service:
     inbox: InboxProcessor
 
     def post(self, headers: dict[str, str], body: bytes) -> Response:
-        """``POST /webhooks/<platform>`` exactly these bytes."""
-        path = f"/webhooks/{self.harness.platform}"
-        response: Response = self.client.post(path, content=body, headers=headers)
+        """``POST`` exactly these bytes to the harness's ``webhook_path``."""
+        response: Response = self.client.post(
+            self.harness.webhook_path, content=body, headers=headers
+        )
         return response
+
+
+def assert_acknowledged(
+    harness: Harness, response: Response, received: int, duplicates: int
+) -> None:
+    """``response`` is the platform's own acknowledgement (e.g. Salesforce's SOAP Ack) when its
+    connector has one, else Baton's ``{received, duplicates}``."""
+    assert response.status_code == 200, response.text
+    reply = harness.connector.acknowledge(received, duplicates)
+    if reply is None:
+        assert response.json() == {"received": received, "duplicates": duplicates}
+    else:
+        assert (response.status_code, response.content) == (reply.status, reply.body)
 
 
 @contextmanager

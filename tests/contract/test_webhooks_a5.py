@@ -39,11 +39,13 @@ def _mutate(data: st.DataObject, document: Any) -> Any:
 def _request(
     data: st.DataObject, harness: Harness, event_body: bytes
 ) -> tuple[dict[str, str], bytes, bool]:
-    """Headers, body, and whether it is correctly signed."""
+    """Headers, body, and whether it is correctly signed (for a platform that signs nothing:
+    whether it came to the secret URL with authentic-looking bytes; tampering is then no
+    refusal reason)."""
+    signs = harness.signature_header is not None
+    known = [harness.signature_header, harness.timestamp_header, "Content-Type", "X-Other"]
     names = st.one_of(
-        st.sampled_from(
-            [harness.signature_header, harness.timestamp_header, "Content-Type", "X-Other"]
-        ),
+        st.sampled_from([name for name in known if name is not None]),
         _TOKEN.filter(lambda n: n.lower() not in {"content-length", "host", "transfer-encoding"}),
     )
     kind = data.draw(
@@ -59,14 +61,29 @@ def _request(
     elif kind == "oversize":
         body = b"{" + b" " * MAX_BODY + b"}"
     else:
-        document = _mutate(data, json.loads(event_body))
-        body = json.dumps(document, ensure_ascii=data.draw(st.booleans())).encode()
+        body = _mutated_event(data, event_body)
     headers = harness.sign(body, harness.now())
     if kind == "tampered":
-        return headers, body + b" ", False
-    if kind == "bad_timestamp":
+        return headers, body + b" ", not signs
+    if kind == "bad_timestamp" and harness.timestamp_header is not None:
         return {**headers, harness.timestamp_header: data.draw(_VALUE)}, body, False
     return headers, body, True
+
+
+def _mutated_event(data: st.DataObject, event_body: bytes) -> bytes:
+    """The platform's event with drawn parts replaced: leaves of a JSON document, or slices of
+    any other body (a SOAP envelope) replaced by drawn text."""
+    try:
+        document = json.loads(event_body)
+    except ValueError:
+        body = event_body
+        for _ in range(data.draw(st.integers(0, 3))):
+            start = data.draw(st.integers(0, len(body)))
+            end = data.draw(st.integers(start, min(len(body), start + 40)))
+            body = body[:start] + data.draw(st.text(max_size=20)).encode() + body[end:]
+        return body
+    document = _mutate(data, document)
+    return json.dumps(document, ensure_ascii=data.draw(st.booleans())).encode()
 
 
 @pytest.mark.property("A5")
@@ -75,12 +92,15 @@ def test_a5_any_headers_and_bytes_never_give_a_500(harness: Harness, sqlite_stor
     requests never get past 401/413; the verifier raises nothing but VerificationError."""
     ticket_id = harness.connector.create_ticket(new_handoff()).ticket_id
     _headers, event_body = signed_webhook(harness, "evt-a5", ticket_id, "solved", harness.now())
-    url = f"https://baton.example/webhooks/{harness.platform}"
+    url = f"https://baton.example{harness.webhook_path}"
     statuses: set[int] = set()
 
     @settings(
         max_examples=EXAMPLES,
         deadline=None,
+        # The same requests every run: the closing check that every kind of answer was reached
+        # must not depend on luck (a random run once drew no valid request in 1,000).
+        derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     @given(data=st.data())

@@ -74,11 +74,11 @@ def test_an_unknown_platform_names_the_known_ones() -> None:
 
 
 def test_a_plugin_without_a_connector_or_sandbox_says_so() -> None:
-    salesforce = registry().get("salesforce")
-    assert not salesforce.delivers
-    assert not salesforce.has_sandbox
-    with pytest.raises(ConfigError, match="Salesforce has no connector yet"):
-        salesforce.make_connector(None, {})
+    hubspot = registry().get("hubspot")
+    assert not hubspot.delivers
+    assert not hubspot.has_sandbox
+    with pytest.raises(ConfigError, match="HubSpot has no connector yet"):
+        hubspot.make_connector(None, {})
 
 
 def _platform_tokens(path: Path, root: Path = ROOT) -> list[str]:
