@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self
 
 import uvicorn
 
@@ -120,6 +120,73 @@ def serve_in_thread(
     return running
 
 
+class Sender(Protocol):
+    """What a sandbox sends on its own (webhooks, Outbound Messages): started and stopped with
+    the server."""
+
+    def start(self) -> None:
+        """Start sending."""
+        ...
+
+    def stop(self) -> None:
+        """Stop sending."""
+        ...
+
+
+class ServedSandbox:
+    """A platform sandbox's app served on a local port, its sender beside it: ``start()`` /
+    ``stop()`` or use it as a context manager. Each platform's sandbox subclasses it."""
+
+    def __init__(self, app: Any, sender: Sender, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self._sender = sender
+        self._host = host
+        self._port = port
+        self._running: RunningServer | None = None
+
+    def start(self) -> Self:
+        """Serve the app and start the sender."""
+        if self._running is None:
+            self._running = serve_in_thread(self.app, self._host, self._port)
+            self._sender.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and sending."""
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
+        self._sender.stop()
+
+    @property
+    def running(self) -> RunningServer:
+        """The running server; raises if not started."""
+        if self._running is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return self._running
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return self.running.base_url
+
+    @property
+    def netloc(self) -> str:
+        """``127.0.0.1:PORT``."""
+        return self.running.netloc
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
 def __getattr__(name: str) -> Any:
     """``ZendeskSandbox``, where it used to live, imported when asked for."""
     if name == "ZendeskSandbox":
@@ -129,4 +196,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["RunningServer", "ServedApp", "ZendeskSandbox", "serve_in_thread"]
+__all__ = ["RunningServer", "ServedApp", "ServedSandbox", "ZendeskSandbox", "serve_in_thread"]

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from baton.connectors.salesforce import facts
+from baton.connectors.shared import positive_setting
 from baton.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,8 @@ class SalesforceSettings(BaseModel):
                 for p in _text(env, facts.ENV_WEBHOOK_PATHS).split(",")
                 if p.strip()
             ),
-            "rate_limit": _positive(env, facts.ENV_RATE_LIMIT, facts.DEFAULT_RATE_LIMIT),
-            "timeout": _positive(env, facts.ENV_TIMEOUT, facts.DEFAULT_TIMEOUT),
+            "rate_limit": positive_setting(env, facts.ENV_RATE_LIMIT, facts.DEFAULT_RATE_LIMIT),
+            "timeout": positive_setting(env, facts.ENV_TIMEOUT, facts.DEFAULT_TIMEOUT),
         }
         if key_file:
             fields.update(flow=LoginFlow.JWT_BEARER, private_key_file=Path(key_file))
@@ -186,16 +187,3 @@ def _organization_id(env: Mapping[str, str]) -> str | None:
     if raw and not _ORG_ID.match(raw):
         raise ConfigError(f"{facts.ENV_ORGANIZATION_ID} must be a 15- or 18-character org id")
     return raw or None
-
-
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = _text(env, name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a positive number") from None
-    if not value > 0 or value == float("inf"):
-        raise ConfigError(f"{name} must be a positive number")
-    return value

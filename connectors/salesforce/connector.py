@@ -29,15 +29,14 @@ path segment and the organization id prove them.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 from baton.connectors.base import Connector, found_ticket, post_note_once
 from baton.connectors.salesforce import facts, outbound
+from baton.connectors.salesforce.activity import ActivityReader
 from baton.connectors.salesforce.auth import SalesforceSettings
 from baton.connectors.salesforce.http import SalesforceClient, classify_status, json_body
 from baton.connectors.salesforce.mapping import (
@@ -46,6 +45,7 @@ from baton.connectors.salesforce.mapping import (
     duplicate_of,
     insert_request,
 )
+from baton.connectors.salesforce.receiving import deletions_page, outbound_events, verify_outbound
 from baton.connectors.salesforce.sync import (
     QUEUES_QUERY,
     USERS_QUERY,
@@ -55,20 +55,17 @@ from baton.connectors.salesforce.sync import (
     catalog_from,
     changes_query,
     comments_query,
-    soql_datetime,
 )
-from baton.connectors.salesforce.values import CaseReading, case_disposition, timestamp
+from baton.connectors.salesforce.values import CaseReading, case_disposition
 from baton.core.backfill import BulkItem
 from baton.core.catalog import Catalog
 from baton.core.disposition import Disposition
 from baton.core.errors import (
     ConfigError,
     IdempotencyConflict,
-    PayloadError,
     PlatformError,
     RetryableError,
     TargetRefused,
-    VerificationError,
 )
 from baton.core.handoff import Handoff
 from baton.core.mapping import CompiledMapping, Plan, plan_requests
@@ -108,6 +105,7 @@ class SalesforceConnector(Connector):
         self._client = SalesforceClient(settings, limiter)
         self._clock = clock
         self.page_limit = page_limit
+        self._warned: set[str] = set()  # activity warnings already logged
         self.reading = CaseReading.of(
             self.spec.external_id_field if self.spec else "Baton_Handoff_Id__c",
             mapping.statuses if mapping is not None else {},
@@ -317,42 +315,13 @@ class SalesforceConnector(Connector):
     ) -> None:
         """VerificationError unless ``url`` ends in a configured secret path segment and the
         message's OrganizationId is the configured org's (Outbound Messages are unsigned)."""
-        segment = urlsplit(url).path.rstrip("/").rpartition("/")[2].encode()
-        matched = False
-        for secret in self.settings.webhook_paths:  # every one compared: no early exit
-            matched |= hmac.compare_digest(segment, secret.get_secret_value().encode())
-        if not matched:
-            raise VerificationError("unknown webhook path")
-        if self.settings.organization_id is None:
-            raise VerificationError(f"{facts.ENV_ORGANIZATION_ID} is not set")
-        outbound.verify_organization(body, [self.settings.organization_id])
+        verify_outbound(self.settings, body, url)
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         """One event per Notification (event id = the Notification Id). No platform call is
         made here (K1): a notification lacking a field the disposition needs gets none; sync,
         or :meth:`disposition_of_case`, reads the case itself."""
-        message = outbound.read_outbound_message(body)
-        events: list[WebhookEvent] = []
-        for notification in message.notifications:
-            fields = {"Id": notification.case_id, **notification.fields}
-            occurred_at = timestamp(fields.get(facts.CASE_MODSTAMP)) or timestamp(
-                fields.get(facts.CASE_LAST_MODIFIED)
-            )
-            if occurred_at is None:
-                raise PayloadError(
-                    "a notification carries neither SystemModstamp nor LastModifiedDate"
-                )
-            disposition = None
-            if not self.reading.lacks(fields):
-                disposition = case_disposition(
-                    fields,
-                    self.reading,
-                    ticket_url=self.ticket_url,
-                    source="webhook",
-                    event_id=notification.notification_id,
-                )
-            events.append(WebhookEvent(notification.notification_id, occurred_at, disposition))
-        return events
+        return outbound_events(body, self.reading, self.ticket_url)
 
     def acknowledge(self, received: int, duplicates: int) -> WebhookReply | None:
         """The SOAP ``<Ack>true</Ack>`` Salesforce waits for (else it redelivers for 24 h)."""
@@ -382,9 +351,11 @@ class SalesforceConnector(Connector):
     def changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
         """Baton's cases changed after ``cursor`` (S1-S4), one ChangePage per query batch:
         keyset queries on (SystemModstamp, Id) of ``page_limit`` rows, each followed through
-        ``nextRecordsUrl``; then one page of deletions from ``deleted/`` (done)."""
+        ``nextRecordsUrl``; then one page of deletions from ``deleted/`` (done). Each page
+        also reads its cases' published comments and history (:mod:`.activity`)."""
         position = SyncCursor.decode(cursor, since)
         fields = self.reading.needed_fields()
+        reader = ActivityReader(self._client, self.reading, self._warned)
         while True:
             soql = changes_query(fields, self.reading.external_id_field, position, self.page_limit)
             page = self._client.query(soql)
@@ -394,7 +365,7 @@ class SalesforceConnector(Connector):
                 rows += len(records)
                 for record in records:
                     position = after(record, position)
-                yield self._change_page(records, position)
+                yield self._change_page(records, position, reader)
                 next_url = page.get("nextRecordsUrl")
                 if page.get("done", True) or not isinstance(next_url, str):
                     break
@@ -403,12 +374,19 @@ class SalesforceConnector(Connector):
                 break
         yield self._deletions(position, since)
 
-    def _change_page(self, records: list[dict[str, Any]], position: SyncCursor) -> ChangePage:
+    def _change_page(
+        self, records: list[dict[str, Any]], position: SyncCursor, reader: ActivityReader
+    ) -> ChangePage:
         dispositions: list[Disposition] = []
         skipped: list[str] = []
+        activity = reader.read(records)
         for record in records:
             disposition = case_disposition(
-                record, self.reading, ticket_url=self.ticket_url, source="sync"
+                record,
+                self.reading,
+                ticket_url=self.ticket_url,
+                source="sync",
+                activity=activity.get(str(record.get(facts.CASE_ID))[:15]),
             )
             if disposition is None:
                 skipped.append(str(record.get(facts.CASE_ID)))
@@ -417,33 +395,7 @@ class SalesforceConnector(Connector):
         return ChangePage(dispositions, position.encode(), False, len(records), skipped)
 
     def _deletions(self, position: SyncCursor, since: datetime) -> ChangePage:
-        now = self._clock().astimezone(UTC).replace(microsecond=0)
-        oldest = now - timedelta(days=facts.DELETED_MAX_DAYS) + timedelta(minutes=1)
-        start = max(position.deleted_until or since.astimezone(UTC), oldest)
-        if now - start < timedelta(minutes=1):  # deleted/ ignores seconds: nothing new yet
-            return ChangePage([], position.encode(), True)
-        done = replace(position, deleted_until=now)
-        answer = self._client.get_json(
-            self._client.api_path("sobjects/Case/deleted/"),
-            {"start": soql_datetime(start), "end": soql_datetime(now)},
-        )
-        rows = answer.get("deletedRecords") if isinstance(answer, dict) else None
-        dispositions = []
-        for row in rows if isinstance(rows, list) else []:
-            case_id = row.get("id") if isinstance(row, dict) else None
-            deleted_at = timestamp(row.get("deletedDate")) if isinstance(row, dict) else None
-            if isinstance(case_id, str) and deleted_at is not None:
-                dispositions.append(
-                    Disposition(
-                        platform=self.platform,
-                        ticket_id=case_id,
-                        ticket_url=self.ticket_url(case_id),
-                        outcome="deleted",
-                        occurred_at=deleted_at,
-                        source="sync",
-                    )
-                )
-        return ChangePage(dispositions, done.encode(), True, len(dispositions))
+        return deletions_page(self._client, position, since, self._clock(), self.ticket_url)
 
 
 def _status(part: Any) -> int:

@@ -104,6 +104,12 @@ CSAT_WORDS: Final[dict[str, float]] = {
     "negative": 0.0,
 }
 
+# CaseComment (Object Reference): ParentId, IsPublished, CommentBody, CreatedDate, CreatedById.
+# CaseHistory (Object Reference): read-only, query()-able; CaseId, Field (the case field's name
+# or a special value), OldValue/NewValue (anyType, ≤ 255 characters), CreatedDate. "Two rows are
+# added to this record when foreign key fields change": one with the names, one with the ids.
+HISTORY_STATUS: Final = "Status"
+
 # ---- UNCONFIRMED assumptions: not checked against Salesforce's reference; correct them here --
 # INACTIVE_OWNER_OR_USER is the code for an inactive user as owner (seen in Salesforce help
 # articles, e.g. knowledge article 000205862, not in the REST reference). A deleted or unknown
@@ -130,3 +136,14 @@ COLLECTION_MAX_RECORDS: Final = 200
 # An insert whose Unique (External ID) field value another record holds (REST guide, "Status
 # Codes and Error Responses"; the sandbox's UNCONFIRMED list has the exact message).
 DUPLICATE_VALUE: Final = "DUPLICATE_VALUE"
+# CaseHistory: an OwnerId change is recorded under Field 'Owner' (the API name without "Id");
+# rows exist only for fields with Field History Tracking on; an org without it (or a user who
+# may not read it) answers the query INVALID_TYPE (or INVALID_FIELD). Rows at the case's own
+# CreatedDate (assignment at insert) are not transfers.
+HISTORY_OWNER: Final = "Owner"
+HISTORY_REFUSED_CODES: Final = frozenset({"INVALID_TYPE", "INVALID_FIELD"})
+# Ids per CaseComment/CaseHistory query: a GET query's URL stays well under the REST API's URI
+# length limit (16,384 bytes, from community answers) at 200 quoted ids.
+ACTIVITY_IDS_PER_QUERY: Final = 200
+# A published CaseComment is an agent's public reply: Baton's note is always private, and
+# comments customers add (portal, Email-to-Case) are assumed rare enough not to tell apart.

@@ -30,6 +30,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed, Salesfo
 
 from baton.connectors.salesforce import facts
 from baton.connectors.salesforce.auth import SalesforceSettings
+from baton.connectors.shared import transport_failure
 from baton.core.errors import (
     AccessDenied,
     BatonError,
@@ -258,17 +259,7 @@ def classify(failure: BaseException | requests.Response) -> PlatformError:
         return classify_status(failure.status_code, _json_or_none(failure))
     if isinstance(failure, SalesforceError):
         return classify_status(failure.status, failure.content)
-    kind = type(failure).__name__
-    if isinstance(failure, requests.Timeout):
-        return RetryableError("request timed out", platform=facts.PLATFORM, code=kind)
-    if isinstance(
-        failure,
-        requests.ConnectionError
-        | requests.exceptions.ChunkedEncodingError
-        | requests.exceptions.ContentDecodingError,
-    ):
-        return RetryableError(f"connection failed ({kind})", platform=facts.PLATFORM, code=kind)
-    return FatalError(f"request failed ({kind})", platform=facts.PLATFORM, code=kind)
+    return transport_failure(failure, facts.PLATFORM)
 
 
 def classify_status(status: int, body: Any) -> PlatformError:

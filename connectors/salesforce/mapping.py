@@ -59,7 +59,10 @@ class SalesforceMapping(MappingBase):
         "dispositions normalized to 0..1.",
     )
     csat_scale: float = Field(
-        default=5.0, gt=0, description="The CSAT field's best value (a number over it is 0..1)."
+        default=5.0,
+        gt=0,
+        description="The CSAT field's best value: on a scale above 1, 1 is the worst (0) and "
+        "this the best (1); a scale of 1 reads the field as 0..1.",
     )
 
 

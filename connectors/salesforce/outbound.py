@@ -41,8 +41,8 @@ from typing import Final
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
 # No stubs in the dev dependencies yet (types-defusedxml would add them).
-from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
-from defusedxml.ElementTree import DefusedXMLParser  # type: ignore[import-untyped]
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
 
 from baton.core.errors import PayloadError, VerificationError
 from baton.core.ports import WebhookReply

@@ -4,15 +4,20 @@ SOQL gives typed JSON (``IsClosed: true``, ``ClosedDate: "2024-01-02T03:04:05.00
 an Outbound Message gives the same fields as text (``"true"``, ``"2024-01-02T03:04:05.000Z"``).
 Both are read here the same way, so a webhook and a sync run that see one state agree.
 
-What a single Case cannot say, the disposition leaves out rather than guesses:
+What the Case's own fields cannot say comes, in a sync run, from the page's published
+CaseComments and CaseHistory (:mod:`.activity`, as a :class:`CaseActivity`); an Outbound
+Message carries only the case's current fields, so a webhook's disposition leaves it out
+rather than guesses:
 
-* **transfers** — a Case has no owner history without Field History Tracking, so
-  ``transfer_count`` stays 0; the current owner is reported (``group`` for a queue,
-  ``assignee`` for a user) and a status mapped to ``transferred`` in the mapping's
-  ``dispositions:`` table (e.g. Escalated) says it;
-* **public replies** — counting published CaseComments by people costs a query per case:
-  ``public_replies`` is None (unknown);
-* **first response** — Case has no such standard field: None.
+* **transfers** and **reopens** — need CaseHistory (Field History Tracking on Status and
+  Owner): a webhook reports ``transfer_count``/``reopen_count`` 0 and the current status's
+  outcome (a reopened case is ``open``; a status mapped to ``transferred`` in the mapping's
+  ``dispositions:`` table, e.g. Escalated, still says it); the current owner is reported
+  (``group`` for a queue, ``assignee`` for a user);
+* **public replies** and **first response** — need the published CaseComments: None.
+
+A sync run that has them reports, like Zendesk's, a case still open after a reopen as
+``reopened`` and one open after an owner change as ``transferred``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,16 @@ from baton.core.disposition import Disposition, Outcome, Source
 from baton.core.handoff import is_handoff_id
 
 CaseFields = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseActivity:
+    """What a case's published comments and Status/Owner history say (sync runs only)."""
+
+    first_response_seconds: int | None = None
+    public_replies: int | None = None
+    reopen_count: int = 0
+    transfer_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,7 @@ def case_disposition(
     ticket_url: Callable[[str], str | None],
     source: Source,
     event_id: str | None = None,
+    activity: CaseActivity | None = None,
 ) -> Disposition | None:
     """The disposition a Case's fields describe; None when they do not say enough (no id,
     status or timestamp) or the case is not Baton's (no handoff id in the external-id field).
@@ -115,6 +131,12 @@ def case_disposition(
         return None
     closed = is_true(case.get(facts.CASE_IS_CLOSED))
     outcome = reading.statuses.get(status.casefold()) or ("resolved" if closed else "open")
+    activity = activity or CaseActivity()
+    if outcome in ("open", "pending"):
+        if activity.reopen_count:
+            outcome = "reopened"
+        elif activity.transfer_count:
+            outcome = "transferred"
     owner = _text(case.get(facts.CASE_OWNER))
     csat, csat_raw = (
         csat_value(case.get(reading.csat_field), reading.csat_scale)
@@ -133,6 +155,10 @@ def case_disposition(
             assignee=_owner_name(owner, facts.USER_ID_PREFIX, reading.users),
             occurred_at=occurred_at,
             resolution_seconds=resolution_seconds(case) if closed else None,
+            first_response_seconds=activity.first_response_seconds,
+            public_replies=activity.public_replies,
+            reopen_count=activity.reopen_count,
+            transfer_count=activity.transfer_count,
             csat=csat,
             csat_raw=csat_raw,
             source=source,
@@ -152,9 +178,14 @@ def resolution_seconds(case: CaseFields) -> int | None:
 
 
 def csat_value(raw: Any, scale: float) -> tuple[float | None, str | None]:
-    """A CSAT field normalized to 0..1: a number (or numeric picklist value) over ``scale``
-    (a value already within 0..1 on a scale of 1 stays), or a word like good/bad; the raw
-    value is kept as text. Anything else: (None, raw text)."""
+    """A CSAT field normalized to 0..1: a number (or numeric picklist value) on a scale whose
+    best is ``scale``, or a word like good/bad; the raw value is kept as text. Anything else:
+    (None, raw text).
+
+    A scale of more than 1 is a rating from 1 (worst, 0.0) to ``scale`` (best, 1.0), as star
+    ratings are: 1 of 5 is 0.0, 3 of 5 is 0.5 (a 0 is taken as the worst too); on a scale of
+    1 the value is already 0..1 and stays.
+    """
     if raw is None or raw == "":
         return None, None
     text = str(raw).strip()[:256]
@@ -169,7 +200,9 @@ def csat_value(raw: Any, scale: float) -> tuple[float | None, str | None]:
         return None, text
     if not 0 <= number <= scale or scale <= 0:
         return None, text
-    return number / scale, text
+    if scale <= 1:
+        return number / scale, text
+    return max(0.0, number - 1) / (scale - 1), text
 
 
 def timestamp(value: Any) -> datetime | None:

@@ -24,6 +24,7 @@ from requests.adapters import HTTPAdapter
 from zenpy import Zenpy
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
+from baton.connectors.shared import positive_setting, transport_failure
 from baton.connectors.zendesk import facts
 from baton.core.errors import (
     AccessDenied,
@@ -77,8 +78,8 @@ class ZendeskSettings(BaseModel):
             token=SecretStr(_required(env, facts.ENV_TOKEN)),
             webhook_secrets=tuple(SecretStr(s.strip()) for s in secrets.split(",") if s.strip()),
             base_url=base_url.rstrip("/") if base_url else None,
-            rate_limit=_positive(env, facts.ENV_RATE_LIMIT, facts.DEFAULT_RATE_LIMIT),
-            timeout=_positive(env, facts.ENV_TIMEOUT, facts.DEFAULT_TIMEOUT),
+            rate_limit=positive_setting(env, facts.ENV_RATE_LIMIT, facts.DEFAULT_RATE_LIMIT),
+            timeout=positive_setting(env, facts.ENV_TIMEOUT, facts.DEFAULT_TIMEOUT),
         )
 
 
@@ -86,19 +87,6 @@ def _required(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()
     if not value:
         raise ConfigError(f"{name} is not set")
-    return value
-
-
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a positive number") from None
-    if not value > 0 or value == float("inf"):
-        raise ConfigError(f"{name} must be a positive number")
     return value
 
 
@@ -235,19 +223,9 @@ def classify(
 
 
 def _from_exception(failure: BaseException) -> PlatformError:
-    kind = type(failure).__name__
-    if isinstance(failure, requests.Timeout):
-        return RetryableError("request timed out", platform=facts.PLATFORM, code=kind)
-    if isinstance(
-        failure,
-        requests.ConnectionError
-        | requests.exceptions.ChunkedEncodingError
-        | requests.exceptions.ContentDecodingError,
-    ):
-        return RetryableError(f"connection failed ({kind})", platform=facts.PLATFORM, code=kind)
     if isinstance(failure, ZenpyException):
         return FatalError("unexpected response", platform=facts.PLATFORM, code="Unexpected")
-    return FatalError(f"request failed ({kind})", platform=facts.PLATFORM, code=kind)
+    return transport_failure(failure, facts.PLATFORM)
 
 
 def _from_response(response: requests.Response) -> PlatformError:

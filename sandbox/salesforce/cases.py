@@ -128,6 +128,7 @@ class CaseDesk(Org):
             self._closed(case, now)
             self._touch(case, now)
             self.records["Case"][key(case_id)] = case
+            self._history(case_id, facts.HISTORY_CREATED, None, None, now)
             self.pending_changes.append(case_id)
             return {"id": case_id, "success": True, "errors": []}
 
@@ -137,12 +138,14 @@ class CaseDesk(Org):
             case = self._case(case_id)
             values = self._clean("Case", data, creating=False)
             self._check_unique(values, case["Id"])
+            before = {name: case.get(name) for name in ("Status", "OwnerId")}
             case.update(values)
             if assign and self.assignment_owner is not None:
                 case["OwnerId"] = self.assignment_owner
             now = self.clock()
             self._closed(case, now)
             self._touch(case, now)
+            self._track(case, before, now)
             self.pending_changes.append(case["Id"])
 
     def upsert_case(
@@ -177,6 +180,9 @@ class CaseDesk(Org):
             for comment_key, comment in list(self.records["CaseComment"].items()):
                 if comment["ParentId"] == case["Id"]:
                     del self.records["CaseComment"][comment_key]
+            for row_key, row in list(self.records["CaseHistory"].items()):
+                if row["CaseId"] == case["Id"]:
+                    del self.records["CaseHistory"][row_key]
 
     def _case(self, case_id: str) -> Json:
         case = self.record("Case", case_id) if is_id(case_id) else None
@@ -196,6 +202,50 @@ class CaseDesk(Org):
         record["LastModifiedDate"] = now
         record["SystemModstamp"] = now
         record["LastModifiedById"] = self.api_user
+
+    # ---- CaseHistory (Field History Tracking) ----------------------------------------------
+
+    def _track(self, case: Json, before: Json, now: datetime) -> None:
+        """CaseHistory rows for the tracked fields a write changed: Status one row, OwnerId
+        two under Field 'Owner' (the ids, then the names)."""
+        if before["Status"] != case.get("Status"):
+            self._history(case["Id"], "Status", before["Status"], case.get("Status"), now)
+        old, new = before["OwnerId"], case.get("OwnerId")
+        if old is not None and new is not None and old[:15] != str(new)[:15]:
+            owner = facts.HISTORY_OWNER
+            self._history(case["Id"], owner, old, new, now, facts.HISTORY_ID_TYPE)
+            names = self._owner_name(old), self._owner_name(new)
+            self._history(case["Id"], owner, *names, now, facts.HISTORY_NAME_TYPE)
+
+    def _owner_name(self, owner_id: str) -> str:
+        found = self.record("Group", owner_id) or self.record("User", owner_id)
+        return str(found["Name"]) if found is not None else owner_id
+
+    def _history(
+        self,
+        case_id: str,
+        field_name: str,
+        old: Any,
+        new: Any,
+        now: datetime,
+        data_type: str | None = None,
+    ) -> None:
+        created = field_name == facts.HISTORY_CREATED
+        if not (field_name in self.tracked_fields or (created and self.tracked_fields)):
+            return
+        row_id = self.ids.new(facts.CASE_HISTORY_PREFIX)
+        cut = facts.HISTORY_VALUE_MAX
+        self.records["CaseHistory"][key(row_id)] = {
+            "Id": row_id,
+            "IsDeleted": False,
+            "CaseId": case_id,
+            "CreatedById": self.api_user,
+            "CreatedDate": now,
+            "DataType": data_type,
+            "Field": field_name,
+            "OldValue": None if old is None else str(old)[:cut],
+            "NewValue": None if new is None else str(new)[:cut],
+        }
 
     # ---- CaseComment -----------------------------------------------------------------------
 

@@ -80,6 +80,15 @@ OM_MAX_NOTIFICATIONS = 100  # <element name="Notification" maxOccurs="100" …>
 # latest field values are sent; a message may arrive more than once; retried up to 24 hours.
 OM_RETRY_FOR = timedelta(hours=24)
 
+# ---- CaseHistory (Object Reference, CaseHistory) -------------------------------------------
+# Read-only, query()-able: CaseId, Field (restricted picklist: the case field's name, or
+# ownerAssignment/ownerAccepted/ownerEscalated/external), OldValue and NewValue (anyType, up to
+# 255 characters), DataType, IsDeleted, plus the audit fields CreatedDate and CreatedById (field
+# reference). "Two rows are added to this record when foreign key fields change. One row
+# contains the foreign key object names that display in the online application ... The other
+# row contains the actual foreign key ID that is only returned to and visible from the API."
+HISTORY_VALUE_MAX = 255
+
 # ---- UNCONFIRMED assumptions: not checked against Salesforce's docs; correct them here --------
 # Upsert of an existing record: 200 with {id, success, errors, created: false} from 46.0 on
 # (204 No Content before). The docs found settle 201 for a create and 300 for several matches.
@@ -164,3 +173,15 @@ OM_SOAP_ACTION = '""'
 # A collection upsert whose external id matches several records: that record's error code.
 DUPLICATE_EXTERNAL_ID = "DUPLICATE_EXTERNAL_ID"
 # ClosedDate is cleared when a case is reopened (IsClosed false).
+# CaseHistory rows are written only for fields with Field History Tracking on (Setup, Case
+# fields); the sandbox tracks Status and Owner unless told otherwise. A change of OwnerId is
+# recorded under Field 'Owner' (two rows: DataType 'EntityId' with the ids, 'Text' with the
+# names, one CreatedDate); the creation of a case writes one row with Field 'created' and no
+# values; a case's owner set at insert (assignment rules included) writes no 'Owner' row.
+# CaseHistory ids start with 017.
+HISTORY_TRACKED_FIELDS = ("Status", "Owner")
+HISTORY_CREATED = "created"
+HISTORY_OWNER = "Owner"
+HISTORY_ID_TYPE = "EntityId"
+HISTORY_NAME_TYPE = "Text"
+CASE_HISTORY_PREFIX = "017"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+from collections.abc import Container
 
 from baton.sandbox.salesforce.facts import ID_SUFFIX_ALPHABET
 
@@ -53,13 +54,16 @@ class IdMaker:
         self._counters: dict[str, itertools.count[int]] = {}
         self._lock = threading.Lock()
 
-    def new(self, prefix: str) -> str:
-        """The next id with ``prefix`` (three characters)."""
-        with self._lock:
-            number = next(self._counters.setdefault(prefix, itertools.count(1)))
-        width = 15 - len(prefix) - len(self._pod)
-        digits = ""
-        while number:
-            number, rest = divmod(number, 62)
-            digits = _BASE62[rest] + digits
-        return to18(prefix + self._pod + digits.rjust(width, "0"))
+    def new(self, prefix: str, taken: Container[str] = ()) -> str:
+        """The next id with ``prefix`` (three characters) whose key is not in ``taken``."""
+        while True:
+            with self._lock:
+                number = next(self._counters.setdefault(prefix, itertools.count(1)))
+            width = 15 - len(prefix) - len(self._pod)
+            digits = ""
+            while number:
+                number, rest = divmod(number, 62)
+                digits = _BASE62[rest] + digits
+            made = to18(prefix + self._pod + digits.rjust(width, "0"))
+            if key(made) not in taken:
+                return made

@@ -22,6 +22,7 @@ from baton.sandbox.salesforce.schema import (
     case_fields,
     comment_fields,
     group_fields,
+    history_fields,
     user_fields,
 )
 
@@ -67,6 +68,7 @@ class Org:
         api_username: str = "baton-integration@baton-sandbox.example",
         assignment_queue: str | None = None,
         request_log_size: int = DEFAULT_CAPACITY,
+        tracked_fields: tuple[str, ...] = facts.HISTORY_TRACKED_FIELDS,
     ) -> None:
         self.clock = OffsetClock(clock)
         self.time_factor = time_factor
@@ -87,11 +89,15 @@ class Org:
         self.schemas: dict[str, dict[str, FieldSpec]] = {
             "Case": self.case_fields,
             "CaseComment": comment_fields(),
+            "CaseHistory": history_fields(),
             "Group": group_fields(),
             "User": user_fields(),
         }
         self.records: dict[str, dict[str, Json]] = {name: {} for name in self.schemas}
         self.deleted: list[tuple[str, str, datetime]] = []  # (object, id, when)
+        # Field History Tracking on Case: the fields whose changes write CaseHistory rows
+        # ("Status", "Owner"); empty as in an org where nobody turned it on.
+        self.tracked_fields = frozenset(tracked_fields)
         self.sessions: dict[str, Session] = {}
         self.cursors: dict[str, Cursor] = {}
         self.usage_day: str | None = None
@@ -112,8 +118,10 @@ class Org:
         org = cls(catalog, **{k: v for k, v in options.items() if k != "assignment_queue"})
         for group in catalog.groups:
             org.add_queue(str(group.id), group.name)
+        api = org.records["User"].pop(key(org.api_user))  # seeded ids may take its id
         for user in catalog.users:
             org.add_user(str(user.id), user.name, user.email, user.email or user.name)
+        org.api_user = org.add_user(None, api["Name"], api["Email"], api["Username"])
         queue = options.get("assignment_queue")
         org.assignment_owner = None if queue is None else org.queue_by_name(queue)
         return org
@@ -138,7 +146,7 @@ class Org:
     def add_user(self, user_id: str | None, name: str, email: str | None, username: str) -> str:
         """An active user; returns its id."""
         with self.lock:
-            record_id = user_id or self.ids.new(facts.USER_PREFIX)
+            record_id = user_id or self.ids.new(facts.USER_PREFIX, self.records["User"])
             now = self.clock()
             self.records["User"][key(record_id)] = {
                 "Id": record_id,
@@ -226,7 +234,7 @@ class Org:
         with self.lock:
             return copy.deepcopy(
                 {
-                    "records": {n: self.records[n] for n in ("Case", "CaseComment")},
+                    "records": {n: self.records[n] for n in ("Case", "CaseComment", "CaseHistory")},
                     "deleted": self.deleted,
                     "case_numbers": self.case_numbers,
                     "pending": self.pending_changes,

@@ -15,8 +15,8 @@ from xml.etree.ElementTree import ParseError
 from xml.sax.saxutils import escape
 
 import requests
-from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
-from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from baton.sandbox.salesforce import facts
 

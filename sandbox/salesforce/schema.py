@@ -1,5 +1,5 @@
-"""The objects the sandbox serves (Case, CaseComment, Group, User): their fields, how a
-field's value is written out, and the ``describe`` of Case."""
+"""The objects the sandbox serves (Case, CaseComment, CaseHistory, Group, User): their fields,
+how a field's value is written out, and the ``describe`` of Case."""
 
 from __future__ import annotations
 
@@ -143,6 +143,22 @@ def comment_fields() -> dict[str, FieldSpec]:
         FieldSpec("IsPublished", "boolean", "Published", nillable=False),
     ]
     return {spec.name: spec for spec in specs}
+
+
+def history_fields() -> dict[str, FieldSpec]:
+    """CaseHistory's fields (Object Reference, CaseHistory; always read-only)."""
+    names = [
+        ("Id", "id"),
+        ("IsDeleted", "boolean"),
+        ("CaseId", "reference"),
+        ("CreatedById", "reference"),
+        ("CreatedDate", "datetime"),
+        ("DataType", "picklist"),
+        ("Field", "picklist"),
+        ("OldValue", "anyType"),
+        ("NewValue", "anyType"),
+    ]
+    return {n: _read_only(n, t, n) for n, t in names}
 
 
 def group_fields() -> dict[str, FieldSpec]:

@@ -26,16 +26,7 @@ class Registered:
 
 HARNESSES: dict[str, Registered] = {
     "zendesk": Registered(zendesk_harness, ZendeskHarness.opt_outs),
-    "salesforce": Registered(
-        salesforce_harness,
-        SalesforceHarness.opt_outs,
-        known_gaps={
-            "sync": "the Salesforce sync reads no CaseComment (first response) and no "
-            "CaseHistory (reopens): issue 10 is open on it",
-            "K4": "a day of lost Outbound Messages healed by one sync run misses the reopen "
-            "and first-response facts above: issue 10 is open on it",
-        },
-    ),
+    "salesforce": Registered(salesforce_harness, SalesforceHarness.opt_outs),
     "toydesk": Registered(toydesk_harness, ToydeskHarness.opt_outs),
 }
 

@@ -1,14 +1,19 @@
-"""O1 end to end: a real ``kill -9`` of ``baton worker`` in the crash window, then a restart.
+"""O1 end to end on every delivering platform with a sandbox: a real ``kill -9`` of
+``baton worker`` in the crash window, then a restart.
 
 The window O1 is about lies between the platform applying a create and Baton committing the
 ticket link. A worker that dies there leaves a ticket on the platform that Baton knows nothing
 about; its delivery row is still leased, with one attempt counted. When the lease runs out the
-next worker claims the row again (attempt 2, so not a first attempt): the Zendesk connector
-then looks the ticket up by ``external_id`` before creating anything and finds the one that
-is already there, and Baton links to it. Exactly one ticket, whatever the timing.
+next worker claims the row again (attempt 2, so not a first attempt): the connector then looks
+the ticket up by the handoff id (Zendesk's ``external_id``, Salesforce's external-id field)
+before creating anything, finds the one that is already there, and Baton links to it. Exactly
+one ticket with one note, whatever the timing: on Zendesk the note is the create's first
+comment; on Salesforce it is a private CaseComment carrying Baton's note marker, which the
+restarted worker finds and does not post again (O7).
 
-The window is exercised against the Zendesk sandbox, running in the test process, with the
-worker as a separate OS process on SQLite and on PostgreSQL (a private schema):
+The window is exercised against each platform's sandbox (started through its plugin, running
+in the test process) with the worker as a separate OS process on SQLite and on PostgreSQL
+(a private schema):
 
 * answered, then killed (O1 as RELIABILITY.md states it): the worker runs through
   ``o1_answered_then_killed.py``, whose connector ``create_ticket`` SIGKILLs its own process
@@ -23,8 +28,9 @@ worker as a separate OS process on SQLite and on PostgreSQL (a private schema):
   the worker, moves the retry's due time to now instead of waiting out the backoff, and runs
   ``baton worker --once``.
 
-In each, the sandbox's request log shows a single ``POST /api/v2/tickets.json`` and then the
-restarted worker's look-up ``GET /api/v2/tickets.json?external_id=<handoff id>``.
+Tickets and notes are counted through the platform's API and the calls through the sandbox's
+request log (``tests/e2e/desks.py``): one create in all, then the restarted worker's look-up
+by the handoff id.
 """
 
 from __future__ import annotations
@@ -33,26 +39,20 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
-from urllib.parse import parse_qs
 
 import pytest
 from sqlalchemy import make_url, update
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from baton.core.catalog import load_catalog
 from baton.core.store import DeliveryView, Store
 from baton.core.tables import DeliveryRow, utcnow
-from baton.sandbox.faults import Fault
-from baton.sandbox.server import ZendeskSandbox
-from baton.sandbox.zendesk import ZendeskState
-from tests.support.paths import MAPPINGS, catalog_path, example_handoff
+from tests.e2e.desks import Desk, running_desk, sandbox_platforms
+from tests.support.paths import MAPPINGS, example_handoff
 
 if TYPE_CHECKING:
     from tests.conftest import Database
@@ -61,66 +61,15 @@ ANSWERED_THEN_KILLED = Path(__file__).with_name("o1_answered_then_killed.py")
 LEASE_SECONDS = 2.0
 HELD_ANSWER_SECONDS = 30.0  # far longer than the test needs to kill the worker
 WAIT_SECONDS = 20.0  # bound on every wait for the worker
-TICKETS_PATH = "/api/v2/tickets.json"
 
 pytestmark = pytest.mark.timeout(90)
 
 
-# --- the sandbox, with a log of every request it receives ---------------------------------
-
-
-@dataclass(frozen=True)
-class Seen:
-    """One request the sandbox received."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-
-
-class RequestLog:
-    """Outermost ASGI layer of the sandbox app: records each request, then passes it on."""
-
-    def __init__(self, app: ASGIApp, seen: list[Seen]) -> None:
-        self.app = app
-        self.seen = seen
-        self._lock = threading.Lock()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            with self._lock:
-                self.seen.append(Seen(scope["method"], scope["path"], query))
-        await self.app(scope, receive, send)
-
-
-@dataclass
-class Sandbox:
-    """The running Zendesk sandbox, its state and its request log."""
-
-    box: ZendeskSandbox
-    state: ZendeskState
-    seen: list[Seen]
-
-    def tickets_for(self, external_id: str) -> list[int]:
-        """Ids of every ticket (deleted ones included) whose external_id is ``external_id``."""
-        with self.state.lock:
-            return [t.id for t in self.state.tickets.values() if t.external_id == external_id]
-
-    def requests(self, method: str, path: str) -> list[Seen]:
-        """The requests received with ``method`` on ``path``, in order."""
-        return [s for s in list(self.seen) if s.method == method and s.path == path]
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    """The Zendesk sandbox on a free local port, seeded from the Zendesk catalog."""
-    state = ZendeskState.from_catalog(load_catalog(catalog_path("zendesk")))
-    box = ZendeskSandbox(state)
-    seen: list[Seen] = []
-    box.app.add_middleware(RequestLog, seen=seen)
-    with box:
-        yield Sandbox(box, state, seen)
+@pytest.fixture(params=sandbox_platforms())
+def desk(request: pytest.FixtureRequest) -> Iterator[Desk]:
+    """Each delivering platform's sandbox on a free local port, seeded from its catalog."""
+    with running_desk(request.param) as running:
+        yield running
 
 
 # --- the database and the worker processes ------------------------------------------------
@@ -146,28 +95,25 @@ def worker_database_url(database: Database) -> str:
 
 
 @pytest.fixture
-def setup(sandbox: Sandbox, database: Database, tmp_path: Path) -> Iterator[Setup]:
-    """The example VIP refund handoff stored for Zendesk (on each backend); env pointing at
-    the sandbox."""
+def setup(desk: Desk, database: Database, tmp_path: Path) -> Iterator[Setup]:
+    """The example VIP refund handoff stored for the desk's platform (on each backend); env
+    pointing at the desk's sandbox."""
     url = worker_database_url(database)
     store = database.new_store()
     try:
         store.migrate()
         handoff = example_handoff()
-        store.add_handoff(handoff, "zendesk")
+        store.add_handoff(handoff, desk.platform)
         [delivery] = store.list_deliveries()
         assert (delivery.state, delivery.attempts) == ("pending", 0)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "ZENPY_"))}
-        creds = sandbox.box.credentials
         env.update(
+            desk.env,
             BATON_DATABASE_URL=url,
             BATON_MAPPINGS_DIR=str(MAPPINGS),
-            BATON_ZENDESK_URL=sandbox.box.base_url,
-            BATON_ZENDESK_SUBDOMAIN=creds["subdomain"],
-            BATON_ZENDESK_EMAIL=creds["email"],
-            BATON_ZENDESK_TOKEN=creds["token"],
-            BATON_ZENDESK_TIMEOUT="60",  # the held answer must not time out on its own
         )
+        # the held answer must not time out on its own
+        env[f"{desk.plugin.settings_prefix}TIMEOUT"] = "60"
         yield Setup(store, handoff.id, env, tmp_path)
     finally:
         store.close()
@@ -281,31 +227,38 @@ def restart(workers: list[Worker], setup: Setup) -> Worker:
     return worker
 
 
-def assert_one_ticket_linked(sandbox: Sandbox, setup: Setup) -> None:
-    """Exactly one ticket carries the handoff id, Baton links to it, found by a look-up."""
-    tickets = sandbox.tickets_for(setup.handoff_id)
-    assert len(tickets) == 1, f"tickets with external_id {setup.handoff_id}: {tickets}"
-    ticket_id = tickets[0]
+def assert_one_ticket_with_one_note(desk: Desk, handoff_id: str) -> str:
+    """Exactly one ticket carries the handoff id, with one note; its id."""
+    tickets = desk.tickets_for(handoff_id)
+    assert len(tickets) == 1, f"tickets carrying {handoff_id}: {tickets}"
+    [ticket] = tickets
+    if desk.profile.note_in_create:
+        assert len(ticket.comments) == 1, ticket.comments  # the create's own comment
+    else:
+        assert ticket.notes_for(handoff_id) == 1, ticket.comments
+    return ticket.id
+
+
+def assert_one_ticket_linked(desk: Desk, setup: Setup, *, creates_logged: int = 1) -> None:
+    """Exactly one ticket with one note carries the handoff id, Baton links to it, found by a
+    look-up. ``creates_logged``: 0 while the sandbox still holds the first create's answer
+    (the request log records a request once it is answered)."""
+    # One create in all; the restarted worker looked the ticket up by the handoff id instead.
+    assert len(desk.creates()) == creates_logged, desk.worker_requests()
+    assert len(desk.lookups(setup.handoff_id)) == 1, desk.worker_requests()
+    ticket_id = assert_one_ticket_with_one_note(desk, setup.handoff_id)
     link = setup.store.ticket_link(setup.handoff_id)
     assert link is not None
-    assert (link.platform, link.ticket_id) == ("zendesk", str(ticket_id))
+    assert (link.platform, link.ticket_id) == (desk.platform, ticket_id)
     delivery = the_delivery(setup.store)
     assert (delivery.state, delivery.attempts) == ("delivered", 2)
-    # One create in all; the restarted worker looked the ticket up by external_id instead.
-    assert len(sandbox.requests("POST", TICKETS_PATH)) == 1
-    lookups = [
-        s
-        for s in sandbox.requests("GET", TICKETS_PATH)
-        if s.query.get("external_id") == [setup.handoff_id]
-    ]
-    assert len(lookups) == 1, sandbox.seen
 
 
 # --- the tests -----------------------------------------------------------------------------
 
 
 def assert_uncommitted_then_restart_links_one_ticket(
-    sandbox: Sandbox, setup: Setup, workers: list[Worker]
+    desk: Desk, setup: Setup, workers: list[Worker], *, creates_logged: int = 1
 ) -> None:
     """The kill came before Baton's commit: no link, the row still leased to the dead worker
     with one attempt. Once that lease has run out, a restarted worker links the one ticket."""
@@ -315,57 +268,51 @@ def assert_uncommitted_then_restart_links_one_ticket(
     assert delivery.lease_expires_at is not None
     time.sleep(max(0.0, (delivery.lease_expires_at - datetime.now(UTC)).total_seconds()) + 0.3)
     restart(workers, setup)
-    assert_one_ticket_linked(sandbox, setup)
+    assert_one_ticket_linked(desk, setup, creates_logged=creates_logged)
 
 
 def test_o1_kill_9_after_the_platform_answered_before_the_commit_then_restart_makes_one_ticket(
-    sandbox: Sandbox, setup: Setup, workers: list[Worker]
+    desk: Desk, setup: Setup, workers: list[Worker]
 ) -> None:
     """O1: the worker SIGKILLs itself right after the connector's create returned the
     platform's answer, before Baton commits; a restarted worker links the one ticket."""
     answered = setup.logs / "answered"
-    launcher = [sys.executable, str(ANSWERED_THEN_KILLED), str(answered)]
+    launcher = [sys.executable, str(ANSWERED_THEN_KILLED), desk.platform, str(answered)]
     first = start_worker(workers, setup, "first", launcher=launcher)
     assert first.wait() == -signal.SIGKILL, first.output()
 
     # The platform created the ticket and answered; the connector had the answer in hand.
-    [ticket_id] = sandbox.tickets_for(setup.handoff_id)
-    assert answered.read_text() == str(ticket_id)
-    assert sandbox.state.faults.applied == []
-    assert len(sandbox.requests("POST", TICKETS_PATH)) == 1
+    ticket_id = assert_one_ticket_with_one_note(desk, setup.handoff_id)
+    assert answered.read_text() == ticket_id
+    assert len(desk.creates()) == 1
+    assert [e.fault for e in desk.worker_requests() if e.fault] == []
 
-    assert_uncommitted_then_restart_links_one_ticket(sandbox, setup, workers)
+    assert_uncommitted_then_restart_links_one_ticket(desk, setup, workers)
 
 
 def test_o1_kill_9_while_the_answer_to_an_applied_create_is_held_back_then_restart(
-    sandbox: Sandbox, setup: Setup, workers: list[Worker]
+    desk: Desk, setup: Setup, workers: list[Worker]
 ) -> None:
     """O1's neighbour: SIGKILL while the platform holds back the answer to an applied
     create (the answer never reached the worker); the restart makes no second ticket."""
-    sandbox.state.faults.add(
-        Fault(
-            "latency_after_commit",
-            method="POST",
-            path_regex="/api/v2/tickets",
-            seconds=HELD_ANSWER_SECONDS,
-        )
-    )
+    desk.add_fault("latency_after_commit", seconds=HELD_ANSWER_SECONDS)
     first = start_worker(workers, setup, "first")
-    wait_until("ticket in the sandbox", lambda: sandbox.tickets_for(setup.handoff_id), first)
+    wait_until("ticket in the sandbox", lambda: desk.tickets_for(setup.handoff_id), first)
 
     # The platform has the ticket; the worker is blocked reading the held answer.
     assert first.alive()
     assert first.kill_9() == -signal.SIGKILL
-    assert [kind for kind, _, _ in sandbox.state.faults.applied] == ["latency_after_commit"]
+    assert desk.queued_faults() == []  # the held answer was the fault's
+    assert desk.creates() == []  # still held: logged once answered, long after the test
 
-    assert_uncommitted_then_restart_links_one_ticket(sandbox, setup, workers)
+    assert_uncommitted_then_restart_links_one_ticket(desk, setup, workers, creates_logged=0)
 
 
 def test_o1_connection_dropped_after_the_create_then_kill_9_and_restart_makes_one_ticket(
-    sandbox: Sandbox, setup: Setup, workers: list[Worker]
+    desk: Desk, setup: Setup, workers: list[Worker]
 ) -> None:
     """O1: the create is applied but the answer is lost; the worker schedules a retry."""
-    sandbox.state.faults.add(Fault("drop_after_commit", method="POST", path_regex=TICKETS_PATH))
+    desk.add_fault("drop_after_commit")
     first = start_worker(workers, setup, "first")
 
     def retry_scheduled() -> bool:
@@ -374,10 +321,10 @@ def test_o1_connection_dropped_after_the_create_then_kill_9_and_restart_makes_on
 
     wait_until("retry scheduled", retry_scheduled, first)
     assert first.kill_9() == -signal.SIGKILL
-    assert [kind for kind, _, _ in sandbox.state.faults.applied] == ["drop_after_commit"]
+    assert [e.fault for e in desk.creates()] == ["drop_after_commit"]
 
     # The platform made the ticket; Baton only knows the create failed in transit.
-    assert len(sandbox.tickets_for(setup.handoff_id)) == 1
+    assert_one_ticket_with_one_note(desk, setup.handoff_id)
     assert setup.store.ticket_link(setup.handoff_id) is None
     delivery = the_delivery(setup.store)
     assert delivery.last_error is not None
@@ -393,4 +340,4 @@ def test_o1_connection_dropped_after_the_create_then_kill_9_and_restart_makes_on
         )
     restart(workers, setup)
 
-    assert_one_ticket_linked(sandbox, setup)
+    assert_one_ticket_linked(desk, setup)

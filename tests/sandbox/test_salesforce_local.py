@@ -71,3 +71,14 @@ def test_the_plugin_starts_the_sandbox() -> None:
         assert box.base_url.startswith("http://127.0.0.1:")
     finally:
         box.stop()
+
+
+def test_the_integration_user_never_takes_a_seeded_users_id(local: LocalSalesforce) -> None:
+    """The org's own API user is made before the catalog's users are seeded with their ids;
+    it must not end up sharing a key with one of them (it once shared Maya Okafor's)."""
+    state = local.state
+    with state.lock:
+        users = list(state.records["User"].values())
+    api = [u for u in users if u["Id"] == state.api_user]
+    assert [u["Name"] for u in api] == ["Baton Integration"]
+    assert len({u["Id"][:15] for u in users}) == len(users)
