@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from baton.core.catalog import Catalog
+from baton.core.disposition import Disposition
 from baton.core.errors import IdempotencyConflict
 from baton.core.handoff import Handoff
 from baton.core.mapping import CompiledMapping, load_mapping
@@ -74,6 +75,10 @@ class Connector(ABC):
 
     def acknowledge(self, received: int, duplicates: int) -> WebhookReply | None:
         """The answer to a recorded webhook; None (the default): Baton's JSON answer."""
+        return None
+
+    def reread(self, ticket_id: str, event_id: str) -> Disposition | None:
+        """A ticket read again after the ack (see core.ports); None (the default): never."""
         return None
 
     def refusal(self, status: int, reason: str) -> WebhookReply | None:

@@ -36,7 +36,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from baton.core.disposition import Disposition
-from baton.core.errors import ConfigError, PayloadError
+from baton.core.errors import BatonError, ConfigError, PayloadError
 from baton.core.ports import WebhookEvent, WebhookSource
 from baton.core.store import Store
 from baton.core.store_inbox import InboxEntry, InboxOutcome
@@ -51,18 +51,23 @@ _MARK = b'{"' + _FORMAT_KEY.encode() + b'":'
 
 
 def inbox_body(item: WebhookEvent) -> bytes:
-    """The slice of a verified webhook the inbox keeps for one event: its disposition."""
+    """The slice of a verified webhook the inbox keeps for one event: its disposition, or the
+    ticket to read again when the body lacked what one needs."""
     disposition = item.disposition.model_dump(mode="json") if item.disposition else None
-    document = {_FORMAT_KEY: _FORMAT, "disposition": disposition}
+    document: dict[str, Any] = {_FORMAT_KEY: _FORMAT, "disposition": disposition}
+    if disposition is None and item.reread is not None:
+        document["reread"] = item.reread
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _from_slice(body: bytes) -> Disposition | None:
+def _from_slice(body: bytes) -> tuple[Disposition | None, str | None]:
     document: Any = json.loads(body)
     if document.get(_FORMAT_KEY) != _FORMAT:
         raise PayloadError(f"inbox entry format {document.get(_FORMAT_KEY)!r} is not known")
     raw = document.get("disposition")
-    return None if raw is None else Disposition.model_validate(raw)
+    reread = document.get("reread")
+    disposition = None if raw is None else Disposition.model_validate(raw)
+    return disposition, reread if isinstance(reread, str) else None
 
 
 class InboxProcessor:
@@ -145,11 +150,45 @@ class InboxProcessor:
     # --- processing ---------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Claim one batch of received events and process it; the number handled."""
-        outcomes = self.store.process_inbox(self.sources, self._read, limit=self.batch_size)
+        """Claim one batch of received events and process it; the number handled.
+
+        Events whose body lacked what a disposition needs are read again from the platform
+        first, before the batch's transaction (no platform call ever holds the store's write
+        lock); a failed read records nothing for the event: the next sync reports the ticket.
+        """
+        rereads = self._reread_ahead()
+        outcomes = self.store.process_inbox(
+            self.sources, lambda entry: self._read(entry, rereads), limit=self.batch_size
+        )
         for outcome in outcomes:
             self._report(outcome)
         return len(outcomes)
+
+    def _reread_ahead(self) -> dict[tuple[str, str], Disposition]:
+        found: dict[tuple[str, str], Disposition] = {}
+        for entry in self.store.received_inbox(self.sources, limit=self.batch_size):
+            if not entry.body.startswith(_MARK):
+                continue
+            try:
+                disposition, ticket_id = _from_slice(entry.body)
+            except (PayloadError, ValueError):
+                continue  # unreadable: processing it marks the event failed, with the reason
+            source = self.sources.get(entry.platform)
+            if disposition is not None or ticket_id is None or source is None:
+                continue
+            try:
+                again = source.reread(ticket_id, entry.event_id)
+            except BatonError as exc:
+                log.warning(
+                    "inbox.reread_failed platform=%s event_id=%s error=%s",
+                    entry.platform,
+                    entry.event_id[:64],
+                    type(exc).__name__,
+                )
+                continue
+            if again is not None:
+                found[entry.platform, entry.event_id] = again
+        return found
 
     def drain(self, max_batches: int = 1_000) -> int:
         """Process batches until the inbox has nothing left to claim; the number handled."""
@@ -161,9 +200,12 @@ class InboxProcessor:
                 break
         return total
 
-    def _read(self, entry: InboxEntry) -> Disposition | None:
+    def _read(
+        self, entry: InboxEntry, rereads: Mapping[tuple[str, str], Disposition]
+    ) -> Disposition | None:
         if entry.body.startswith(_MARK):
-            return _from_slice(entry.body)
+            disposition, _ = _from_slice(entry.body)
+            return disposition or rereads.get((entry.platform, entry.event_id))
         return self._read_whole_body(entry)
 
     def _read_whole_body(self, entry: InboxEntry) -> Disposition | None:

@@ -45,6 +45,7 @@ class WebhookEvent:
     event_id: str
     occurred_at: datetime
     disposition: Disposition | None = None
+    reread: str | None = None  # the ticket to read again after the ack: the body lacked fields
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,12 @@ class WebhookSource(Protocol):
 
     def acknowledge(self, received: int, duplicates: int) -> WebhookReply | None:
         """The answer to a recorded webhook; None: Baton's JSON ``{received, duplicates}``."""
+        ...
+
+    def reread(self, ticket_id: str, event_id: str) -> Disposition | None:
+        """The ticket's disposition read from the platform, for an event whose body lacked
+        what one needs (``WebhookEvent.reread``); called after the ack, outside any store
+        transaction. None when the source reads nothing again."""
         ...
 
     def refusal(self, status: int, reason: str) -> WebhookReply | None:

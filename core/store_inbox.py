@@ -118,6 +118,23 @@ class InboxTables:
                 )
             )
 
+    def received_inbox(self, platforms: Collection[str], *, limit: int) -> list[InboxEntry]:
+        """Up to ``limit`` events of ``platforms`` still to process, oldest first (a read: the
+        processor looks ahead at them before it claims them)."""
+        if not platforms:
+            return []
+        stmt = (
+            select(InboundEventRow.platform, InboundEventRow.event_id, InboundEventRow.body)
+            .where(
+                InboundEventRow.state == "received",
+                InboundEventRow.platform.in_(sorted(platforms)),
+            )
+            .order_by(InboundEventRow.id)
+            .limit(limit)
+        )
+        with self.reading() as session:
+            return [InboxEntry(*row) for row in session.execute(stmt)]
+
     def process_inbox(
         self,
         platforms: Collection[str],

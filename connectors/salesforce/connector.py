@@ -320,7 +320,7 @@ class SalesforceConnector(Connector):
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         """One event per Notification (event id = the Notification Id). No platform call is
         made here (K1): a notification lacking a field the disposition needs gets none; sync,
-        or :meth:`disposition_of_case`, reads the case itself."""
+        or :meth:`reread` after the ack, reads the case itself."""
         return outbound_events(body, self.reading, self.ticket_url)
 
     def acknowledge(self, received: int, duplicates: int) -> WebhookReply | None:
@@ -332,13 +332,12 @@ class SalesforceConnector(Connector):
         unauthenticated sender."""
         return outbound.soap_fault("not authenticated" if status == 401 else reason, status)
 
-    def disposition_of_case(
-        self, case_id: str, *, event_id: str | None = None
-    ) -> Disposition | None:
-        """Re-read one case over REST and describe it (for a notification missing fields)."""
+    def reread(self, ticket_id: str, event_id: str) -> Disposition | None:
+        """The case read again over REST, for a notification that lacked fields (after the
+        ack, so K1 holds); None when the answer is not a case."""
         fields = ",".join(self.reading.needed_fields())
         case = self._client.get_json(
-            self._client.api_path(f"sobjects/Case/{case_id}"), {"fields": fields}
+            self._client.api_path(f"sobjects/Case/{ticket_id}"), {"fields": fields}
         )
         if not isinstance(case, dict):
             return None

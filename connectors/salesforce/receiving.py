@@ -38,7 +38,8 @@ def outbound_events(
     body: bytes, reading: CaseReading, ticket_url: Callable[[str], str]
 ) -> list[WebhookEvent]:
     """One event per Notification, with its disposition when the message carries the fields
-    one needs (no platform call: this runs before the acknowledgement)."""
+    one needs, else the case to read again after the acknowledgement (no platform call here:
+    this runs before it)."""
     message = outbound.read_outbound_message(body)
     events: list[WebhookEvent] = []
     for notification in message.notifications:
@@ -57,7 +58,11 @@ def outbound_events(
                 source="webhook",
                 event_id=notification.notification_id,
             )
-        events.append(WebhookEvent(notification.notification_id, occurred_at, disposition))
+        # Without the fields a disposition needs, the case is read again after the ack.
+        again = notification.case_id if disposition is None else None
+        events.append(
+            WebhookEvent(notification.notification_id, occurred_at, disposition, reread=again)
+        )
     return events
 
 

@@ -298,3 +298,40 @@ def test_a1_a_wrong_org_or_an_entity_body_is_refused_and_stores_nothing(
     assert b"lollol" not in answer.content
     assert b"root:" not in answer.content
     assert world.store.table_counts() == before
+
+
+STATUS_ELEMENT = re.compile(rb"<sf:Status>[^<]*</sf:Status>")
+NOTIFICATION_ID = re.compile(rb"<Id>(04l[0-9A-Za-z]+)</Id>")
+
+
+def test_a_message_lacking_a_field_the_disposition_needs_is_read_again_after_the_ack(
+    world: World,
+) -> None:
+    """The Outbound Message was set up without Status: the service acknowledges it without a
+    platform call (K1), and the inbox processor then reads each case over REST, recording the
+    disposition the case has now."""
+    world.desk.control("POST", "/clock", {"advance_seconds": 60})
+    for case in world.cases:
+        world.desk.control("POST", f"/cases/{case}/status", {"status": "Closed"})
+    body = STATUS_ELEMENT.sub(b"", world.newer)  # a message without the Status field
+    for number, old in enumerate(NOTIFICATION_ID.findall(body)):  # new notifications
+        body = body.replace(old, f"04l5g00000ZZZ{number:02d}AAA".encode())
+    assert b"Status>" not in body
+    reads = [r for r in world.desk.requests() if r.method == "GET" and "/sobjects/Case/" in r.path]
+
+    answer = world.client.post(world.path, content=body, headers=XML)
+    reads_at_ack = [
+        r for r in world.desk.requests() if r.method == "GET" and "/sobjects/Case/" in r.path
+    ]
+    InboxProcessor(world.store, {"salesforce": world.connector}).drain()
+    reads_after = [
+        r for r in world.desk.requests() if r.method == "GET" and "/sobjects/Case/" in r.path
+    ]
+
+    assert (answer.status_code, answer.content) == (200, ACKNOWLEDGEMENT)
+    assert len(reads_at_ack) == len(reads)  # nothing read before the acknowledgement
+    assert len(reads_after) == len(reads) + 3  # one read of each case after it
+    for handoff in world.handoffs:
+        disposition = world.store.current_disposition(handoff.id)
+        assert disposition is not None
+        assert (disposition.outcome, disposition.source) == ("resolved", "webhook")

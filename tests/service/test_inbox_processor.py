@@ -11,9 +11,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from baton.core.errors import PayloadError
+from baton.core.errors import PayloadError, RetryableError
 from baton.core.handoff import validate_handoff
-from baton.core.inbox import InboxProcessor
+from baton.core.inbox import InboxProcessor, inbox_body
+from baton.core.ports import WebhookEvent
 from baton.core.tables import DispositionRow, InboundEventRow
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -203,3 +204,46 @@ def test_a_batch_failure_is_logged_and_the_job_goes_on(
     finally:
         inbox.stop()
     assert any(r.getMessage().startswith("inbox.batch_failed") for r in service_logs.records)
+
+
+def test_a_slice_to_read_again_is_read_before_the_batch_and_a_bad_slice_never_blocks_it(
+    harness: Any, zendesk_event: Any, monkeypatch: Any
+) -> None:
+    """An event recorded with a ticket to read again gets its disposition from the source's
+    ``reread`` (called ahead of the batch's transaction); a slice that cannot be read is
+    marked failed in its turn and the rest of the batch goes on; a failed re-read records
+    nothing for its event."""
+    store = harness.store
+    [parsed] = harness.source.parse_webhook(zendesk_event("e-good", ticket_id="1", at=T0))
+    template = parsed.disposition
+    slices = {
+        "e-good": inbox_body(parsed),
+        "e-again": inbox_body(WebhookEvent("e-again", T0, None, reread="7")),
+        "e-lost": inbox_body(WebhookEvent("e-lost", T0, None, reread="8")),
+        "e-bad": b'{"baton_inbox":1,"disposition":{"x":1}}',
+    }
+    for event_id, body in slices.items():
+        assert store.record_inbound_event("zendesk", event_id, body)
+    read: list[tuple[str, str]] = []
+
+    def reread(ticket_id: str, event_id: str) -> Any:
+        read.append((ticket_id, event_id))
+        if ticket_id == "8":
+            raise RetryableError("down", platform="zendesk")
+        assert template is not None
+        return template.model_copy(update={"ticket_id": ticket_id, "event_id": None})
+
+    monkeypatch.setattr(harness.source, "reread", reread, raising=False)
+    assert harness.inbox.run_once() == 4
+
+    assert sorted(read) == [("7", "e-again"), ("8", "e-lost")]
+    with store.session() as session:
+        states = {r.event_id: r.state for r in session.scalars(select(InboundEventRow))}
+        recorded = {r.event_id for r in session.scalars(select(DispositionRow))}
+    assert states == {
+        "e-good": "processed",
+        "e-again": "processed",
+        "e-lost": "processed",
+        "e-bad": "failed",
+    }
+    assert recorded == {"e-good", "e-again"}
