@@ -13,6 +13,81 @@ PRIORITY_PROPERTY: Final = "hs_ticket_priority"
 UPSERT_PATH: Final = "/crm/v3/objects/tickets/batch/upsert"
 NOTES_PATH: Final = "/crm/v3/objects/notes"
 
+# ---- webhooks: verification (events.py) ---------------------------------------------------------
+# Confirmed in "Validating requests from HubSpot" (developers.hubspot.com/docs/api/webhooks/
+# validating-requests; same text in the legacy-apps and developer-platform "request-validation"
+# pages, and the v1/v2 FAQ pages legacydocs.hubspot.com/docs/faq/v1-request-validation and
+# .../v2-request-validation). Header names are lower-case: the receiver hands them over that way.
+SIGNATURE_V3_HEADER: Final = "x-hubspot-signature-v3"  # base64(HMAC-SHA256(secret, m+uri+body+ts))
+TIMESTAMP_HEADER: Final = "x-hubspot-request-timestamp"  # epoch milliseconds
+SIGNATURE_HEADER: Final = "x-hubspot-signature"  # v1/v2: hex SHA-256, no HMAC
+SIGNATURE_VERSION_HEADER: Final = "x-hubspot-signature-version"  # "v1" | "v2"
+SIGNATURE_V1: Final = "v1"  # sha256(secret + body); what webhooks API (CRM object events) send
+SIGNATURE_V2: Final = "v2"  # sha256(secret + method + uri + body); workflow webhooks, CRM cards
+LEGACY_VERSIONS: Final = (SIGNATURE_V1, SIGNATURE_V2)
+# "Reject the request if the timestamp is older than 5 minutes." Baton also refuses a timestamp
+# more than 5 minutes ahead of its clock (a decision, not HubSpot's rule: see events.verify_v3).
+V3_TOLERANCE_SECONDS: Final = 300
+# v3: "In the request URI, decode any of the URL-encoded characters listed in the table below.
+# You do not need to decode the question mark that denotes the beginning of the query string."
+# The table, verbatim (encoded → decoded):
+V3_URI_DECODED: Final = {
+    "%3A": ":",
+    "%2F": "/",
+    "%3F": "?",
+    "%40": "@",
+    "%21": "!",
+    "%24": "$",
+    "%27": "'",
+    "%28": "(",
+    "%29": ")",
+    "%2A": "*",
+    "%2C": ",",
+    "%3B": ";",
+}
+MAX_HEADER_CHARS: Final = 256  # Baton's bound: longer signature/timestamp headers are malformed
+
+# ---- webhooks: the body (events.py) ----------------------------------------------------------
+# Confirmed in the Webhooks API guide (developers.hubspot.com/docs/api/webhooks, "Webhook
+# settings", "Webhook subscriptions", "Webhook payloads", "Retries"):
+# - "Each request can contain up to 100 events." / "The batch size can vary, but will be under
+#   100 notifications." The body is a JSON array of event objects.
+# - eventId: "The ID of the event that triggered this notification. This value is not guaranteed
+#   to be unique." Hence events.HubSpotEvent.key (portal, subscription, event, object).
+# - "HubSpot does not guarantee that you'll only get a single notification for an event", nor the
+#   order: occurredAt ("a millisecond timestamp") orders them.
+# - Retries: up to 10 times over the next 24 hours, on connection failure, a response slower
+#   than five seconds, or "any HTTP status code (4xx or 5xx)". (PLATFORMS.md says 400/401/403/
+#   404/405 are not retried; the guide this was checked against says every 4xx is retried.)
+# - The field table names the type ``eventType``; the payload examples (and every SDK fixture)
+#   use ``subscriptionType``: events.read_events accepts either.
+MAX_BATCH_EVENTS: Final = 100
+RESPONSE_DEADLINE_SECONDS: Final = 5
+MAX_DELIVERY_ATTEMPTS: Final = 10
+TICKET_CREATION: Final = "ticket.creation"
+TICKET_PROPERTY_CHANGE: Final = "ticket.propertyChange"
+TICKET_DELETION: Final = "ticket.deletion"
+TICKET_MERGE: Final = "ticket.merge"  # payload adds primaryObjectId, mergedObjectIds, newObjectId
+TICKET_RESTORE: Final = "ticket.restore"  # "restored from deletion"; no extra payload fields
+TICKET_ASSOCIATION_CHANGE: Final = "ticket.associationChange"  # Baton ignores it
+TICKET_SUBSCRIPTIONS: Final = (
+    TICKET_CREATION,
+    TICKET_PROPERTY_CHANGE,
+    TICKET_DELETION,
+    TICKET_MERGE,
+    TICKET_RESTORE,
+)
+IGNORED_SUBSCRIPTIONS: Final = (TICKET_ASSOCIATION_CHANGE,)
+
 # ---- UNCONFIRMED assumptions: not checked against HubSpot's reference; correct them here -----
 NOTE_TO_TICKET_DEFAULT: Final = 228  # read /crm/v4/associations/notes/tickets/labels
 NOTE_MAX_CHARS: Final = 65_000  # hs_note_body
+
+# Webhooks (events.py): not stated by HubSpot's pages, decided or assumed here.
+# - Lower-case percent-encodings (%3a …) are decoded like the table's upper-case ones (RFC 3986
+#   §2.1 makes them equivalent; HubSpot's table lists upper case only).
+# - Webhooks-API requests (CRM object events) carry X-HubSpot-Signature-v3 besides the v1
+#   signature the guide describes ("requests from HubSpot also include older versions").
+# - HubSpot's own clock may run ahead: a v3 timestamp up to V3_TOLERANCE_SECONDS in the future is
+#   accepted (the docs only bound the past).
+# - Ids (eventId, subscriptionId, portalId, appId, objectId) are JSON integers below 2**63.

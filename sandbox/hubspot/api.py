@@ -1,0 +1,498 @@
+"""The CRM REST resources: objects (tickets, contacts, notes, emails), batch upsert, merge,
+search, associations v4 and their labels, pipelines, owners and properties."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from baton.sandbox.hubspot import facts
+from baton.sandbox.hubspot.crm import Record, hs_time, object_type
+from baton.sandbox.hubspot.errors import HubSpotError, fail
+from baton.sandbox.hubspot.search import search
+from baton.sandbox.hubspot.state import HubSpotState
+
+Json = dict[str, Any]
+Query = dict[str, list[str]]
+SOURCE = facts.CHANGE_SOURCE_API
+
+
+@dataclass
+class Answer:
+    """A status and a JSON body (None: no body)."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _defaults(kind: str) -> tuple[str, ...]:
+    if kind == "tickets":
+        return facts.TICKET_DEFAULT_PROPERTIES
+    if kind == "contacts":
+        return facts.CONTACT_DEFAULT_PROPERTIES
+    return ()
+
+
+def _names(query: Query, key: str = "properties") -> list[str]:
+    return [n for raw in query.get(key, []) for n in raw.split(",") if n]
+
+
+def _flag(query: Query, key: str) -> bool:
+    return any(v.lower() == "true" for v in query.get(key, []))
+
+
+def _bad(message: str) -> HubSpotError:
+    return fail(400, facts.VALIDATION_ERROR, message)
+
+
+def _object(body: Any) -> Json:
+    if not isinstance(body, dict):
+        raise _bad("Invalid input JSON: expected an object")
+    return body
+
+
+class CrmApi:
+    """Answers one request of the CRM API (auth and limits are checked before)."""
+
+    def __init__(self, state: HubSpotState) -> None:
+        self.state = state
+        self._routes: list[tuple[str, re.Pattern[str], Callable[..., Answer]]] = []
+        v3, v4 = "/crm/v3", "/crm/v4"
+        obj = r"(?P<kind>[A-Za-z0-9_-]+)"
+        self._add("POST", rf"{v3}/objects/{obj}/search", self.search)
+        self._add("POST", rf"{v3}/objects/{obj}/batch/upsert", self.batch_upsert)
+        self._add("POST", rf"{v3}/objects/{obj}/batch/read", self.batch_read)
+        self._add("POST", rf"{v3}/objects/{obj}/merge", self.merge)
+        self._add("GET", rf"{v3}/objects/{obj}", self.list_objects)
+        self._add("POST", rf"{v3}/objects/{obj}", self.create)
+        self._add("GET", rf"{v3}/objects/{obj}/(?P<oid>[^/]+)", self.read)
+        self._add("PATCH", rf"{v3}/objects/{obj}/(?P<oid>[^/]+)", self.update)
+        self._add("DELETE", rf"{v3}/objects/{obj}/(?P<oid>[^/]+)", self.archive)
+        self._add("GET", rf"{v3}/pipelines/{obj}", self.pipelines)
+        self._add("GET", rf"{v3}/pipelines/{obj}/(?P<pid>[^/]+)", self.pipeline)
+        self._add("GET", rf"{v3}/pipelines/{obj}/(?P<pid>[^/]+)/stages", self.stages)
+        self._add("GET", rf"{v3}/owners/?", self.owners)
+        self._add("GET", rf"{v3}/owners/(?P<owner>[^/]+)", self.owner)
+        self._add("GET", rf"{v3}/properties/{obj}", self.property_list)
+        self._add("GET", rf"{v3}/properties/{obj}/(?P<name>[^/]+)", self.property_read)
+        assoc = rf"{v4}/objects/{obj}/(?P<oid>[^/]+)/associations"
+        self._add("PUT", rf"{assoc}/default/(?P<to>[^/]+)/(?P<tid>[^/]+)", self.associate_default)
+        self._add("PUT", rf"{assoc}/(?P<to>[^/]+)/(?P<tid>[^/]+)", self.associate)
+        self._add("DELETE", rf"{assoc}/(?P<to>[^/]+)/(?P<tid>[^/]+)", self.dissociate)
+        self._add("GET", rf"{assoc}/(?P<to>[^/]+)", self.associations)
+        self._add("GET", rf"{v4}/associations/{obj}/(?P<to>[^/]+)/labels", self.labels)
+
+    def _add(self, method: str, pattern: str, handler: Callable[..., Answer]) -> None:
+        self._routes.append((method, re.compile(pattern + "$"), handler))
+
+    def is_search(self, method: str, path: str) -> bool:
+        """Whether the request is a CRM search (its own per-second limit)."""
+        return method == "POST" and path.endswith("/search")
+
+    def handle(self, method: str, path: str, query: Query, body: Any) -> Answer:
+        """Route and answer; HubSpotError for a refusal."""
+        allowed = False
+        for verb, pattern, handler in self._routes:
+            match = pattern.match(path)
+            if match is None:
+                continue
+            if verb != method:
+                allowed = True
+                continue
+            return handler(query=query, body=body, **match.groupdict())
+        if allowed:
+            raise fail(405, "METHOD_NOT_ALLOWED", f"HTTP {method} is not supported by {path}")
+        raise fail(404, facts.OBJECT_NOT_FOUND, f"No route for {method} {path}")
+
+    # ---- objects -----------------------------------------------------------------------------
+
+    def _lookup(self, kind: str, oid: str, query: Query) -> Record:
+        id_property = (query.get("idProperty") or [""])[0]
+        if id_property and id_property != "hs_object_id":
+            self._unique(kind, id_property)
+            found = self.state.find_unique(kind, id_property, oid)
+            if found is None:
+                raise fail(404, facts.OBJECT_NOT_FOUND, f"No {kind[:-1]} with {id_property}={oid}")
+            return found
+        return self.state.live(kind, oid)
+
+    def _unique(self, kind: str, name: str) -> None:
+        prop = self.state.properties[kind].get(name)
+        if prop is None or not prop.has_unique_value:
+            raise _bad(f"{name} is not a unique identifier property of {kind}")
+
+    def _shown(self, record: Record, query: Query) -> Json:
+        names = _names(query) or list(_defaults(record.object_type))
+        body = record.describe(list(dict.fromkeys([*names, *facts.ALWAYS_RETURNED])))
+        for to in _names(query, "associations"):
+            to_kind = object_type(to)
+            found = self.state.associated(record.object_type, record.id, to_kind)
+            body.setdefault("associations", {})[to_kind] = {
+                "results": [
+                    {"id": tid, "type": f"{record.object_type[:-1]}_to_{to_kind[:-1]}"}
+                    for tid, _ in found
+                ]
+            }
+        return body
+
+    def list_objects(self, kind: str, query: Query, body: Any) -> Answer:
+        kind = object_type(kind)
+        limit = int((query.get("limit") or ["10"])[0])
+        after = int((query.get("after") or ["0"])[0] or 0)
+        archived = _flag(query, "archived")
+        with self.state.lock:
+            rows = sorted(
+                (
+                    r
+                    for r in self.state.records[kind].values()
+                    if r.archived == archived and r.merged_into is None
+                ),
+                key=lambda r: int(r.id),
+            )
+            page = [r for r in rows if int(r.id) > after][: max(1, min(limit, 100))]
+            answer: Json = {"results": [self._shown(r, query) for r in page]}
+            if page and int(page[-1].id) < int(rows[-1].id):
+                answer["paging"] = {"next": {"after": str(int(page[-1].id))}}
+        return Answer(200, answer)
+
+    def read(self, kind: str, oid: str, query: Query, body: Any) -> Answer:
+        kind = object_type(kind)
+        with self.state.lock:
+            if _flag(query, "archived"):
+                record = self.state.records[kind].get(oid)
+                if record is None or not record.archived:
+                    raise fail(404, facts.OBJECT_NOT_FOUND, f"No archived {kind[:-1]} {oid}")
+            else:
+                record = self._lookup(kind, oid, query)
+            return Answer(200, self._shown(record, query))
+
+    def _check_associations(self, kind: str, items: Any) -> list[tuple[str, str, list[Json]]]:
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise _bad("associations must be a list")
+        planned = []
+        for item in items:
+            to = item.get("to") if isinstance(item, dict) else None
+            types = item.get("types") if isinstance(item, dict) else None
+            if not isinstance(to, dict) or "id" not in to or not isinstance(types, list):
+                raise _bad("each association needs to.id and types")
+            to_id = str(to["id"])
+            to_kind = self._kind_of(to_id, types, kind)
+            self.state.live(to_kind, to_id)
+            planned.append((to_kind, to_id, types))
+        return planned
+
+    def _kind_of(self, to_id: str, types: list[Any], kind: str) -> str:
+        """The object type the association points at, from its type id."""
+        for spec in types:
+            type_id = spec.get("associationTypeId") if isinstance(spec, dict) else None
+            for (source, target), known in facts.ASSOCIATION_TYPES.items():
+                if source == kind and known == type_id:
+                    return target
+        raise _bad(f"invalid association type for {kind} to object {to_id}: {types}")
+
+    def create(self, kind: str, query: Query, body: Any) -> Answer:
+        kind = object_type(kind)
+        data = _object(body)
+        with self.state.lock:
+            planned = self._check_associations(kind, data.get("associations"))
+            record = self.state.create(kind, data.get("properties") or {}, SOURCE)
+            for to_kind, to_id, types in planned:
+                self.state.associate(kind, record.id, to_kind, to_id, types)
+            return Answer(201, record.describe())
+
+    def update(self, kind: str, oid: str, query: Query, body: Any) -> Answer:
+        kind = object_type(kind)
+        data = _object(body)
+        with self.state.lock:
+            record = self._lookup(kind, oid, query)
+            record = self.state.update(kind, record.id, data.get("properties") or {}, SOURCE)
+            return Answer(200, record.describe())
+
+    def archive(self, kind: str, oid: str, query: Query, body: Any) -> Answer:
+        kind = object_type(kind)
+        with self.state.lock:
+            record = self.state.records[kind].get(oid)
+            if record is None or record.archived:
+                return Answer(204)  # archiving is idempotent (UNCONFIRMED)
+            self.state.archive(kind, oid, SOURCE)
+        return Answer(204)
+
+    def merge(self, kind: str, query: Query, body: Any) -> Answer:
+        kind = object_type(kind)
+        data = _object(body)
+        primary, other = data.get("primaryObjectId"), data.get("objectIdToMerge")
+        if primary is None or other is None:
+            raise _bad("primaryObjectId and objectIdToMerge are required")
+        record = self.state.merge(kind, str(primary), str(other), SOURCE)
+        return Answer(200, record.describe())
+
+    def batch_read(self, kind: str, query: Query, body: Any) -> Answer:
+        kind = object_type(kind)
+        data = _object(body)
+        inputs = data.get("inputs") or []
+        if len(inputs) > facts.BATCH_MAX_INPUTS:
+            raise _bad(f"at most {facts.BATCH_MAX_INPUTS} inputs are allowed")
+        names = data.get("properties") or list(_defaults(kind))
+        id_property = data.get("idProperty")
+        started = hs_time(self.state.clock())
+        results, errors = [], []
+        with self.state.lock:
+            for item in inputs:
+                oid = str(item.get("id")) if isinstance(item, dict) else ""
+                lookup: Query = {"idProperty": [id_property]} if id_property else {}
+                try:
+                    record = self._lookup(kind, oid, lookup)
+                except HubSpotError as exc:
+                    errors.append({**exc.body, "context": {"ids": [oid]}})
+                    continue
+                results.append(record.describe([*names, *facts.ALWAYS_RETURNED]))
+        return self._batch(results, errors, started)
+
+    def _batch(self, results: list[Json], errors: list[Json], started: str) -> Answer:
+        answer: Json = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": started,
+            "completedAt": hs_time(self.state.clock()),
+        }
+        if errors:
+            answer["numErrors"] = len(errors)
+            answer["errors"] = errors
+            return Answer(facts.MULTI_STATUS, answer)
+        return Answer(200, answer)
+
+    def batch_upsert(self, kind: str, query: Query, body: Any) -> Answer:
+        kind = object_type(kind)
+        inputs = _object(body).get("inputs")
+        if not isinstance(inputs, list) or not inputs:
+            raise _bad("inputs is required")
+        if len(inputs) > facts.BATCH_MAX_INPUTS:
+            raise _bad(f"at most {facts.BATCH_MAX_INPUTS} inputs are allowed")
+        seen: set[tuple[str, str]] = set()
+        for item in inputs:
+            if not isinstance(item, dict) or "id" not in item:
+                raise _bad("each input needs an id")
+            id_property = str(item.get("idProperty") or "")
+            self._unique(kind, id_property)
+            key = (id_property, str(item["id"]).lower())
+            if key in seen:
+                raise _bad(f"Duplicate IDs found in batch input: {item['id']}")
+            seen.add(key)
+        started = hs_time(self.state.clock())
+        results, errors = [], []
+        with self.state.lock:
+            for item in inputs:
+                id_property, value = str(item["idProperty"]), str(item["id"])
+                values = dict(item.get("properties") or {})
+                try:
+                    existing = self.state.find_unique(kind, id_property, value)
+                    if existing is None:
+                        values[id_property] = value
+                        record = self.state.create(kind, values, SOURCE)
+                    else:
+                        record = self.state.update(kind, existing.id, values, SOURCE)
+                except HubSpotError as exc:
+                    errors.append({**exc.body, "context": {"ids": [value]}})
+                    continue
+                row = {**record.describe(), "new": existing is None}
+                if item.get("objectWriteTraceId"):
+                    row["objectWriteTraceId"] = item["objectWriteTraceId"]
+                results.append(row)
+        return self._batch(results, errors, started)
+
+    def search(self, kind: str, query: Query, body: Any) -> Answer:
+        kind = object_type(kind)
+        return Answer(200, search(self.state, kind, body, _defaults(kind)))
+
+    # ---- associations v4 --------------------------------------------------------------------
+
+    def associate(self, kind: str, oid: str, to: str, tid: str, query: Query, body: Any) -> Answer:
+        kind, to = object_type(kind), object_type(to)
+        if not isinstance(body, list):
+            raise _bad("the body must be a list of {associationCategory, associationTypeId}")
+        self.state.associate(kind, oid, to, tid, body)
+        return Answer(
+            201,
+            {
+                "fromObjectTypeId": facts.OBJECT_TYPE_IDS[kind],
+                "fromObjectId": int(oid),
+                "toObjectTypeId": facts.OBJECT_TYPE_IDS[to],
+                "toObjectId": int(tid),
+                "labels": [],
+            },
+        )
+
+    def associate_default(
+        self, kind: str, oid: str, to: str, tid: str, query: Query, body: Any
+    ) -> Answer:
+        kind, to = object_type(kind), object_type(to)
+        started = hs_time(self.state.clock())
+        type_id = self.state.default_type(kind, to)
+        spec = {"associationCategory": facts.HUBSPOT_DEFINED, "associationTypeId": type_id}
+        self.state.associate(kind, oid, to, tid, [spec])
+        row = {
+            "from": {"id": oid},
+            "to": {"id": tid},
+            "associationSpec": {
+                "associationCategory": facts.HUBSPOT_DEFINED,
+                "associationTypeId": type_id,
+            },
+        }
+        return self._batch([row], [], started)
+
+    def dissociate(self, kind: str, oid: str, to: str, tid: str, query: Query, body: Any) -> Answer:
+        self.state.dissociate(object_type(kind), oid, object_type(to), tid)
+        return Answer(204)
+
+    def associations(self, kind: str, oid: str, to: str, query: Query, body: Any) -> Answer:
+        kind, to = object_type(kind), object_type(to)
+        with self.state.lock:
+            self.state.live(kind, oid)
+            found = self.state.associated(kind, oid, to)
+        return Answer(
+            200,
+            {
+                "results": [
+                    {
+                        "toObjectId": int(tid),
+                        "associationTypes": [
+                            {"category": category, "typeId": type_id, "label": None}
+                            for category, type_id in sorted(types)
+                        ],
+                    }
+                    for tid, types in found
+                ]
+            },
+        )
+
+    def labels(self, kind: str, to: str, query: Query, body: Any) -> Answer:
+        kind, to = object_type(kind), object_type(to)
+        type_id = facts.ASSOCIATION_TYPES.get((kind, to))
+        results = (
+            []
+            if type_id is None
+            else [{"category": facts.HUBSPOT_DEFINED, "typeId": type_id, "label": None}]
+        )
+        return Answer(200, {"results": results})
+
+    # ---- pipelines, owners, properties --------------------------------------------------------
+
+    def _pipeline_body(self, index: int) -> Json:
+        pipe = self.state.pipelines[index]
+        stamp = hs_time(self.state.schema_created)
+        return {
+            "id": pipe.id,
+            "label": pipe.label,
+            "displayOrder": index,
+            "archived": False,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "stages": [self._stage_body(s, i, stamp) for i, s in enumerate(pipe.stages)],
+        }
+
+    @staticmethod
+    def _stage_body(stage: Any, order: int, stamp: str) -> Json:
+        state = "CLOSED" if stage.closed else "OPEN"
+        return {
+            "id": stage.id,
+            "label": stage.label,
+            "displayOrder": order,
+            "archived": False,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+            "metadata": {"ticketState": state, "isClosed": "true" if stage.closed else "false"},
+        }
+
+    def _tickets_only(self, kind: str) -> None:
+        if object_type(kind) != "tickets":
+            raise _bad(f"pipelines of {kind} are not emulated by the sandbox")
+
+    def pipelines(self, kind: str, query: Query, body: Any) -> Answer:
+        self._tickets_only(kind)
+        return Answer(
+            200, {"results": [self._pipeline_body(i) for i in range(len(self.state.pipelines))]}
+        )
+
+    def _pipeline_index(self, pid: str) -> int:
+        for i, pipe in enumerate(self.state.pipelines):
+            if pipe.id == pid:
+                return i
+        raise fail(404, facts.OBJECT_NOT_FOUND, f"Unable to find pipeline {pid}")
+
+    def pipeline(self, kind: str, pid: str, query: Query, body: Any) -> Answer:
+        self._tickets_only(kind)
+        return Answer(200, self._pipeline_body(self._pipeline_index(pid)))
+
+    def stages(self, kind: str, pid: str, query: Query, body: Any) -> Answer:
+        self._tickets_only(kind)
+        return Answer(200, {"results": self._pipeline_body(self._pipeline_index(pid))["stages"]})
+
+    def _owner_body(self, owner: Any) -> Json:
+        stamp = hs_time(self.state.schema_created)
+        return {
+            "id": owner.id,
+            "email": owner.email,
+            "type": "PERSON",
+            "firstName": owner.first_name,
+            "lastName": owner.last_name,
+            "userId": owner.user_id,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "archived": False,
+            "teams": [],
+        }
+
+    def owners(self, query: Query, body: Any) -> Answer:
+        email = (query.get("email") or [""])[0]
+        found = [o for o in self.state.owners if not email or o.email.lower() == email.lower()]
+        return Answer(200, {"results": [self._owner_body(o) for o in found]})
+
+    def owner(self, owner: str, query: Query, body: Any) -> Answer:
+        for candidate in self.state.owners:
+            if candidate.id == owner:
+                return Answer(200, self._owner_body(candidate))
+        raise fail(404, facts.OBJECT_NOT_FOUND, f"Owner {owner} not found")
+
+    def property_list(self, kind: str, query: Query, body: Any) -> Answer:
+        kind = object_type(kind)
+        created = self.state.schema_created
+        props = self.state.properties[kind].values()
+        return Answer(200, {"results": [self._property(kind, p.describe(created)) for p in props]})
+
+    def _property(self, kind: str, described: Json) -> Json:
+        name = described["name"]
+        if kind == "tickets" and name == "hs_pipeline":
+            described["options"] = [
+                {"label": p.label, "value": p.id, "displayOrder": i, "hidden": False}
+                for i, p in enumerate(self.state.pipelines)
+            ]
+        elif kind == "tickets" and name == "hs_pipeline_stage":
+            described["options"] = [
+                {"label": s.label, "value": s.id, "displayOrder": i, "hidden": False}
+                for p in self.state.pipelines
+                for i, s in enumerate(p.stages)
+            ]
+        elif name == "hubspot_owner_id":
+            described["options"] = [
+                {
+                    "label": f"{o.first_name} {o.last_name}".strip(),
+                    "value": o.id,
+                    "displayOrder": i,
+                    "hidden": False,
+                }
+                for i, o in enumerate(self.state.owners)
+            ]
+        return described
+
+    def property_read(self, kind: str, name: str, query: Query, body: Any) -> Answer:
+        kind = object_type(kind)
+        prop = self.state.properties[kind].get(name)
+        if prop is None:
+            raise fail(404, facts.OBJECT_NOT_FOUND, f"Unable to find property {name}")
+        return Answer(200, self._property(kind, prop.describe(self.state.schema_created)))
