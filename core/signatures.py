@@ -1,6 +1,7 @@
 """Platform-free pieces of webhook verification: HMAC, constant-time comparison, time window.
 
-Connectors combine them with their platform's header names and message layout (PLATFORMS.md).
+Connectors combine them with their platform's header names and message layout (each
+connector's facts module).
 Every comparison goes through :func:`hmac.compare_digest`, against every configured secret, so
 neither the position of a mismatch nor which secret matched shows in the timing. Messages name
 what failed; they never carry a secret, a signature or a body.

@@ -57,8 +57,8 @@ MAX_HEADER_CHARS: Final = 256  # Baton's bound: longer signature/timestamp heade
 # - "HubSpot does not guarantee that you'll only get a single notification for an event", nor the
 #   order: occurredAt ("a millisecond timestamp") orders them.
 # - Retries: up to 10 times over the next 24 hours, on connection failure, a response slower
-#   than five seconds, or "any HTTP status code (4xx or 5xx)". (PLATFORMS.md says 400/401/403/
-#   404/405 are not retried; the guide this was checked against says every 4xx is retried.)
+#   than five seconds, or "any HTTP status code (4xx or 5xx)". (Earlier project notes said
+#   400/401/403/404/405 are not retried; the guide this was checked against retries every 4xx.)
 # - The field table names the type ``eventType``; the payload examples (and every SDK fixture)
 #   use ``subscriptionType``: events.read_events accepts either.
 MAX_BATCH_EVENTS: Final = 100

@@ -1,6 +1,6 @@
 """Zendesk webhooks: signature verification and the two body styles Baton reads.
 
-Verification (PLATFORMS.md): ``X-Zendesk-Webhook-Signature`` is
+Verification (Zendesk's "Verifying webhook authenticity" page): ``X-Zendesk-Webhook-Signature`` is
 base64(HMAC-SHA256(signing secret, ``X-Zendesk-Webhook-Signature-Timestamp`` + raw body)). Any
 configured secret may match (rotation); the timestamp must be within ±300 s of now.
 

@@ -42,8 +42,7 @@ ASSOCIATION_TYPES: dict[tuple[str, str], int] = {
 }
 
 # ---- batch -----------------------------------------------------------------------------------
-# Batch endpoints take up to 100 inputs (../shared/PLATFORMS.md, HubSpot section; the docs'
-# batch pages "up to 100 records").
+# Batch endpoints take up to 100 inputs (the docs' batch pages: "up to 100 records").
 BATCH_MAX_INPUTS = 100
 # Batch upsert: {inputs: [{id, idProperty, properties, objectWriteTraceId?}]} -> {status:
 # "COMPLETE", results: [{id, properties, createdAt, updatedAt, archived, new}], startedAt,
@@ -121,8 +120,9 @@ TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"  # epoch milliseconds
 # + body)) with X-HubSpot-Signature-Version: v1.
 SIGNATURE_V1_HEADER = "X-HubSpot-Signature"
 SIGNATURE_VERSION_HEADER = "X-HubSpot-Signature-Version"
-# Retried up to 10 times over 24 hours; 400, 401, 403, 404 and 405 are not retried
-# (../shared/PLATFORMS.md, from the Webhooks API page's "Retries").
+# Retried up to 10 times over 24 hours (Webhooks API guide, "Retries"). Stopping on 400, 401,
+# 403, 404 and 405 is UNCONFIRMED and disputed: the guide checked for connectors/hubspot/facts.py
+# says "any HTTP status code (4xx or 5xx)" is retried. Settle it before the connector relies on it.
 WEBHOOK_MAX_ATTEMPTS = 10
 WEBHOOK_NO_RETRY_STATUSES = frozenset({400, 401, 403, 404, 405})
 TICKET_EVENTS = (

@@ -8,15 +8,14 @@ these layers: ``ControlPlane`` → request log → faults → the routes.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from baton.sandbox.control import ControlPlane
 from baton.sandbox.faults import FaultMiddleware
+from baton.sandbox.http import json_or_none, respond
 from baton.sandbox.hubspot import facts
 from baton.sandbox.hubspot.api import Answer, CrmApi
 from baton.sandbox.hubspot.control import create_control_app
@@ -27,19 +26,10 @@ from baton.sandbox.requestlog import RequestLogMiddleware
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 
-def _respond(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    if body is None:
-        return Response(status_code=status, headers=headers)
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
 async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return None
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return await json_or_none(request)
+    except ValueError:
         raise fail(400, facts.VALIDATION_ERROR, "Invalid input JSON on line 1") from None
 
 
@@ -52,17 +42,17 @@ def create_app(state: HubSpotState) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         error = fail(exc.status_code, facts.OBJECT_NOT_FOUND, f"No route for {request.url.path}")
-        return _respond(error.status, error.body)
+        return respond(error.status, error.body)
 
     @app.api_route("/crm/{rest:path}", methods=_METHODS)
     async def crm(rest: str, request: Request) -> Response:
         try:
             state.check_token(request.headers.get("authorization"))
         except HubSpotError as exc:
-            return _respond(exc.status, exc.body)
+            return respond(exc.status, exc.body)
         limited, headers = state.limits.hit(api.is_search(request.method, request.url.path))
         if limited is not None:
-            return _respond(limited.status, limited.body, headers)
+            return respond(limited.status, limited.body, headers)
         query: dict[str, list[str]] = {}
         for key, value in request.query_params.multi_items():
             query.setdefault(key, []).append(value)
@@ -70,7 +60,7 @@ def create_app(state: HubSpotState) -> FastAPI:
             answer = api.handle(request.method, request.url.path, query, await _body(request))
         except HubSpotError as exc:
             answer = Answer(exc.status, exc.body)
-        return _respond(answer.status, answer.body, {**answer.headers, **headers})
+        return respond(answer.status, answer.body, {**answer.headers, **headers})
 
     app.add_middleware(FaultMiddleware, faults=state.faults)
     app.add_middleware(RequestLogMiddleware, log=state.request_log)

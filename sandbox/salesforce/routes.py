@@ -7,15 +7,14 @@ these layers: ``ControlPlane`` → request log → faults → the routes.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from baton.sandbox.control import ControlPlane
 from baton.sandbox.faults import FaultMiddleware
+from baton.sandbox.http import json_or_none, respond
 from baton.sandbox.requestlog import RequestLogMiddleware
 from baton.sandbox.salesforce import facts
 from baton.sandbox.salesforce.api import Answer, RestApi
@@ -27,19 +26,10 @@ from baton.sandbox.salesforce.state import SalesforceState
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    if body is None:
-        return Response(status_code=status, headers=headers)
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
 async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return None
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return await json_or_none(request)
+    except ValueError:
         message = "Unexpected character: was expecting JSON"
         raise fail(400, facts.JSON_PARSER_ERROR, message) from None
 
@@ -54,27 +44,27 @@ def create_app(state: SalesforceState) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 405:
             message = f"HTTP Method '{request.method}' not allowed."
-            return _json(405, [{"errorCode": "METHOD_NOT_ALLOWED", "message": message}])
-        return _json(exc.status_code, [dict(facts.NOT_FOUND)])
+            return respond(405, [{"errorCode": "METHOD_NOT_ALLOWED", "message": message}])
+        return respond(exc.status_code, [dict(facts.NOT_FOUND)])
 
     @app.post(facts.TOKEN_PATH)
     async def oauth_token(request: Request) -> Response:
         try:
             answer = token(state, await request.body(), request.headers.get("authorization"))
         except SalesforceError as exc:
-            return _json(exc.status, exc.body)
-        return _json(200, answer)
+            return respond(exc.status, exc.body)
+        return respond(200, answer)
 
     @app.api_route("/services/data/{rest:path}", methods=_METHODS)
     async def rest_api(rest: str, request: Request) -> Response:
         try:
             state.check_session(request.headers.get("authorization"))
         except SalesforceError as exc:
-            return _json(exc.status, exc.body)
+            return respond(exc.status, exc.body)
         allowed, usage = state.count_request()
         limit = {facts.LIMIT_INFO_HEADER: usage}
         if not allowed:
-            return _json(403, refused(facts.REQUEST_LIMIT_EXCEEDED, 403).body, limit)
+            return respond(403, refused(facts.REQUEST_LIMIT_EXCEEDED, 403).body, limit)
         url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         try:
             answer = api.handle(request.method, url, request.headers, await _body(request))
@@ -82,7 +72,7 @@ def create_app(state: SalesforceState) -> FastAPI:
             answer = Answer(exc.status, exc.body)
         finally:
             state.commit()
-        return _json(answer.status, answer.body, {**answer.headers, **limit})
+        return respond(answer.status, answer.body, {**answer.headers, **limit})
 
     app.add_middleware(FaultMiddleware, faults=state.faults)
     app.add_middleware(RequestLogMiddleware, log=state.request_log)

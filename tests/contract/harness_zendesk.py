@@ -42,7 +42,7 @@ from tests.contract.harness import (
 )
 from tests.support.paths import MAPPINGS
 
-ZENDESK_KNOWN_ANSWER = SignatureVector(  # PLATFORMS.md, Zendesk webhooks
+ZENDESK_KNOWN_ANSWER = SignatureVector(  # Zendesk's webhook verification docs
     secret="dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==",
     headers={
         "x-zendesk-webhook-signature": "S/RDdU2ERmj7LHDDoWJ2onPYH+t7/f2+LTM4dL7UiLM=",

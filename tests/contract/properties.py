@@ -1,4 +1,4 @@
-"""The properties the contract suite proves for every platform (RELIABILITY.md ids).
+"""The properties the contract suite proves for every platform (the reliability property ids).
 
 Each contract test carries ``@pytest.mark.property("<id>")``; a harness may opt out of an id
 here, with a reason, and nothing else. An id with a suffix is one case of a property.

@@ -1,6 +1,6 @@
 """The connector contract, run for every registered connector against its platform's sandbox.
 
-Test names carry the RELIABILITY.md ids they prove: O1 (at the connector level: the platform
+Test names carry the reliability property ids they prove: O1 (at the connector level: the platform
 answered, the answer was lost, the retry links to the one ticket), O2, O3, O6, A3, S1, S3, S4.
 Webhook properties are in ``test_webhooks.py``, O5/O7/K4 in ``test_delivery_and_sync.py``.
 """

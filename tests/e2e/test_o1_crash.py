@@ -15,7 +15,7 @@ The window is exercised against each platform's sandbox (started through its plu
 in the test process) with the worker as a separate OS process on SQLite and on PostgreSQL
 (a private schema):
 
-* answered, then killed (O1 as RELIABILITY.md states it): the worker runs through
+* answered, then killed (O1 as properties.py states it): the worker runs through
   ``o1_answered_then_killed.py``, whose connector ``create_ticket`` SIGKILLs its own process
   right after the real call returned: the platform created the ticket and answered, the
   connector had the answer, Baton had not committed. The test waits out the 2 s lease and

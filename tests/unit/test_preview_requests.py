@@ -1,4 +1,5 @@
-"""Every example handoff × platform renders requests that match PLATFORMS.md field by field."""
+"""Every example handoff × platform renders requests that match each platform's documented
+request shape, field by field."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import pytest
 from baton.core.errors import VerificationError
 from baton.core.signatures import check_timestamp, hmac_sha256_base64, signature_matches
 
-# PLATFORMS.md, Zendesk webhooks: the published known-answer vector.
+# Zendesk's webhook verification docs: the published known-answer vector.
 ZENDESK_SECRET = b"dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
 ZENDESK_TIMESTAMP = b"2021-03-25T05:09:27Z"
 ZENDESK_BODY = b'{"event":"ticket.updated","id":123}'
