@@ -34,8 +34,16 @@ sandbox-minutes: a backlog that fits in one rate window can go through faster th
 limit). The exit status is 1 when any of those checks fails, so the script can be used as a
 check by hand.
 
-    .venv/bin/python benchmarks/delivery_ratelimit.py [--platform zendesk|salesforce]
-        [--database sqlite|postgres]
+    .venv/bin/python benchmarks/delivery_ratelimit.py [--platform zendesk|salesforce|hubspot]
+        [--database sqlite|postgres] [--limit 700] [--max-429-share 0.05]
+
+HubSpot's limit is a ten-second rolling window: its sandbox allows ``limit / 6`` requests per
+(sandbox) ten seconds, and the connector's setting is per ten seconds, of which it spends 90 %.
+A first attempt there is two calls (the ticket, then its note). HubSpot's own threshold for
+an integration's error responses is 5 %; ``--max-429-share 0.01`` checks against 1 %:
+
+    .venv/bin/python benchmarks/delivery_ratelimit.py --platform hubspot --limit 600 \
+        --max-429-share 0.01
 """
 
 from __future__ import annotations
@@ -78,6 +86,7 @@ CONTROL = "/_sandbox"
 LOG_POLL_SECONDS = 0.1
 SALESFORCE_QUERY = "/services/data/v61.0/query"
 SALESFORCE_EXTERNAL_ID = "Baton_Handoff_Id__c"
+HUBSPOT_ID_PROPERTY = "baton_handoff_id"
 Json = dict[str, Any]
 
 
@@ -206,18 +215,39 @@ def salesforce_tickets(http: httpx.Client, env: Mapping[str, str]) -> dict[str, 
     return cases
 
 
+def hubspot_tickets(http: httpx.Client, env: Mapping[str, str]) -> dict[str, str | None]:
+    """Every ticket's id → its ``baton_handoff_id``, from the objects list (paged by id)."""
+    headers = {"Authorization": f"Bearer {env['BATON_HUBSPOT_ACCESS_TOKEN']}"}
+    tickets: dict[str, str | None] = {}
+    params = {"limit": "100", "properties": HUBSPOT_ID_PROPERTY}
+    while True:
+        page = _get(http, "/crm/v3/objects/tickets", params=params, headers=headers)
+        tickets.update(
+            {str(t["id"]): t["properties"].get(HUBSPOT_ID_PROPERTY) for t in page["results"]}
+        )
+        after = (page.get("paging") or {}).get("next", {}).get("after")
+        if after is None:
+            return tickets
+        params["after"] = str(after)
+
+
 @dataclass(frozen=True)
 class Desk:
     """What the benchmark knows of a platform: how to list its tickets' external ids, which
-    requests are logins."""
+    requests are logins, the calls a first attempt takes, and how its rate setting reads."""
 
     tickets: Callable[[httpx.Client, Mapping[str, str]], dict[str, str | None]]
     is_login: Callable[[str], bool]
+    calls_goal: float = 1.0
+    rate_setting: Callable[[float], float] = lambda per_minute: per_minute
 
 
 DESKS: dict[str, Desk] = {
     "zendesk": Desk(zendesk_tickets, lambda path: False),
     "salesforce": Desk(salesforce_tickets, lambda path: path.startswith("/services/oauth2/")),
+    # The ticket, then its note: two calls. The setting is per ten seconds (a sixth of a
+    # minute's), and the connector spends 90 % of it.
+    "hubspot": Desk(hubspot_tickets, lambda path: False, 2.0, lambda per_minute: per_minute / 6),
 }
 
 
@@ -267,7 +297,8 @@ def run(args: argparse.Namespace) -> bool:
                 store.add_handoff(handoff, args.platform)
             print(f"stored {len(handoffs)} handoffs in {time.perf_counter() - started:.1f} s")
 
-            env = {**sandbox.env, f"{plugin.settings_prefix}RATE_LIMIT": f"{client_limit:g}"}
+            rate = desk.rate_setting(client_limit)
+            env = {**sandbox.env, f"{plugin.settings_prefix}RATE_LIMIT": f"{rate:g}"}
             connector = plugin.make_connector(load_mapping(MAPPINGS, args.platform), env)
             workers = delivery_workers(
                 store,
@@ -328,7 +359,7 @@ def run(args: argparse.Namespace) -> bool:
     by_status = dict(sorted(tally.by_status.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)))
     print(f"requests sent       {calls}  (by status: {by_status}) + {tally.logins} logins")
     print(
-        f"calls per handoff   {calls / len(handoffs):.3f}  (goal 1.0; without 429s "
+        f"calls per handoff   {calls / len(handoffs):.3f}  (goal {desk.calls_goal:g}; without 429s "
         f"{(calls - rejected) / len(handoffs):.3f}; logins apart)"
     )
     print(f"429 answers         {rejected}  ({share:.2%} of requests)")
@@ -346,8 +377,8 @@ def run(args: argparse.Namespace) -> bool:
         problems.append(f"not every delivery settled within {args.timeout:g} s")
     if duplicates or lost or mislinked:
         problems.append("duplicates, lost or mislinked tickets")
-    if share >= 0.05:
-        problems.append("429 share at or above 5 %")
+    if share >= args.max_429_share:
+        problems.append(f"429 share at or above {args.max_429_share:.0%}")
     if tally.missed:
         problems.append("the request log lost entries before they were counted")
     print("result              " + ("PASS" if not problems else "FAIL: " + "; ".join(problems)))
@@ -368,6 +399,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="worker threads")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds before giving up")
+    parser.add_argument(
+        "--max-429-share", type=float, default=0.05, help="the 429 share that fails the run"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.database == "postgres" and (reason := postgres_unreachable()):

@@ -106,3 +106,42 @@ def disposition_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://baton.dev/schemas/disposition.json"
     return schema
+
+
+CSAT_WORDS: dict[str, float] = {
+    "good": 1.0,
+    "satisfied": 1.0,
+    "positive": 1.0,
+    "bad": 0.0,
+    "dissatisfied": 0.0,
+    "unsatisfied": 0.0,
+    "negative": 0.0,
+}
+
+
+def csat_value(raw: Any, scale: float) -> tuple[float | None, str | None]:
+    """A CSAT field normalized to 0..1: a number (or numeric picklist value) on a scale whose
+    best is ``scale``, or a word like good/bad; the raw value is kept as text. Anything else:
+    (None, raw text).
+
+    A scale of more than 1 is a rating from 1 (worst, 0.0) to ``scale`` (best, 1.0), as star
+    ratings are: 1 of 5 is 0.0, 3 of 5 is 0.5 (a 0 is taken as the worst too); on a scale of
+    1 the value is already 0..1 and stays.
+    """
+    if raw is None or raw == "":
+        return None, None
+    text = str(raw).strip()[:256]
+    if isinstance(raw, bool):
+        return (1.0 if raw else 0.0), text
+    word = CSAT_WORDS.get(text.casefold())
+    if word is not None:
+        return word, text
+    try:
+        number = float(text)
+    except ValueError:
+        return None, text
+    if not 0 <= number <= scale or scale <= 0:
+        return None, text
+    if scale <= 1:
+        return number / scale, text
+    return max(0.0, number - 1) / (scale - 1), text

@@ -38,7 +38,9 @@ class InboxEntry:
 
 @dataclass(frozen=True)
 class InboxOutcome:
-    """What became of one claimed event: ``processed`` or ``failed`` (with a short error)."""
+    """What became of one claimed event: ``processed``, ``unlinked`` (processed, about a ticket
+    no handoff is linked to: one Baton did not make, or whose link is not committed yet) or
+    ``failed`` (with a short error)."""
 
     platform: str
     event_id: str
@@ -174,6 +176,7 @@ class InboxTables:
         row: InboundEventRow,
         read: Callable[[InboxEntry], Disposition | None],
     ) -> InboxOutcome:
+        result = "processed"
         try:
             with session.begin_nested():
                 disposition = read(InboxEntry(row.platform, row.event_id, row.body))
@@ -181,13 +184,17 @@ class InboxTables:
                     if disposition.event_id is None:
                         disposition = disposition.model_copy(update={"event_id": row.event_id})
                     linked = self.with_handoff(disposition, session=session)
+                    # Kept even unlinked: the link may not be committed yet (a webhook can
+                    # beat the worker's commit), and linking updates it then.
+                    if linked.handoff_id is None:
+                        result = "unlinked"
                     # False when sync (or another event) already recorded this observation.
                     self.add_disposition(linked, session=session)
         except Exception as exc:
             row.state, row.error, row.processed_at = "failed", short_error(exc), utcnow()
             return InboxOutcome(row.platform, row.event_id, "failed", row.error)
         row.state, row.error, row.processed_at = "processed", None, utcnow()
-        return InboxOutcome(row.platform, row.event_id, "processed")
+        return InboxOutcome(row.platform, row.event_id, result)
 
     def prune_inbox(self, before: datetime, *, chunk: int = PRUNE_CHUNK) -> int:
         """Delete processed events received before ``before``, in chunks; the number deleted.

@@ -68,7 +68,9 @@ def _desks(baton: EmbeddedBaton, mappings: Path) -> list[_Desk]:
         if agents is None:
             continue
         catalog = load_catalog(mappings / "catalogs" / f"{platform}.json")
-        desks.append(_Desk(platform, agents, tuple(g.name for g in catalog.groups)))
+        # Where a transfer goes: the groups (queues), or the pipelines where teams work those.
+        teams = catalog.groups or catalog.pipelines
+        desks.append(_Desk(platform, agents, tuple(t.name for t in teams)))
     if not desks:
         raise BatonError("demo: no sandbox has agents to play the month")
     return desks

@@ -64,7 +64,8 @@ class Metrics:
         self.inbox = Counter(
             "baton_inbox_events",
             "Inbox events handled after the acknowledgement, by platform and result "
-            "(processed, failed).",
+            "(processed; unlinked: about a ticket no handoff is linked to, e.g. one Baton did not "
+            "make; failed).",
             ["platform", "result"],
             registry=self.registry,
         )

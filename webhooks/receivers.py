@@ -169,8 +169,12 @@ class WebhookReceiver:
         return router
 
     async def receive(self, platform: str, request: Request) -> Response:
-        """Verify, record and acknowledge one webhook request."""
-        return await self._receive(platform, request, self.public_url(platform))
+        """Verify, record and acknowledge one webhook request. The URL a signature covers is
+        the configured public URL with the query string exactly as sent (HubSpot's v3 signs the
+        whole URI); the request's Host header is never used."""
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        url = self.public_url(platform) + (f"?{query}" if query else "")
+        return await self._receive(platform, request, url)
 
     async def receive_on_secret_path(
         self, platform: str, secret: str, request: Request

@@ -10,7 +10,7 @@ from typing import Final
 
 PLATFORM: Final = "hubspot"
 PRIORITY_PROPERTY: Final = "hs_ticket_priority"
-UPSERT_PATH: Final = "/crm/v3/objects/tickets/batch/upsert"
+TICKETS_PATH: Final = "/crm/v3/objects/tickets"
 NOTES_PATH: Final = "/crm/v3/objects/notes"
 
 # ---- webhooks: verification (events.py) ---------------------------------------------------------
@@ -91,3 +91,70 @@ NOTE_MAX_CHARS: Final = 65_000  # hs_note_body
 # - HubSpot's own clock may run ahead: a v3 timestamp up to V3_TOLERANCE_SECONDS in the future is
 #   accepted (the docs only bound the past).
 # - Ids (eventId, subscriptionId, portalId, appId, objectId) are JSON integers below 2**63.
+
+# ---- the connector: settings (connectors/hubspot/settings.py) ----------------------------------
+ENV_ACCESS_TOKEN: Final = "BATON_HUBSPOT_ACCESS_TOKEN"  # noqa: S105 - a variable's name
+ENV_PORTAL_ID: Final = "BATON_HUBSPOT_PORTAL_ID"  # the account (hub) id: record links
+ENV_CLIENT_SECRETS: Final = "BATON_HUBSPOT_CLIENT_SECRETS"
+ENV_LEGACY_SIGNATURES: Final = "BATON_HUBSPOT_LEGACY_SIGNATURES"  # "v1", "v2" or "v1,v2"
+ENV_APP_URL: Final = "BATON_HUBSPOT_APP_URL"  # https://app.hubspot.com (EU: app-eu1)
+ENV_HOST_OVERRIDE: Final = "BATON_HUBSPOT_HOST_OVERRIDE"  # the sandbox: http://127.0.0.1:PORT
+ENV_RATE_LIMIT: Final = "BATON_HUBSPOT_RATE_LIMIT"  # requests per ten seconds
+ENV_TIMEOUT: Final = "BATON_HUBSPOT_TIMEOUT"
+API_HOST: Final = "https://api.hubapi.com"
+DEFAULT_APP_URL: Final = "https://app.hubspot.com"
+DEFAULT_RATE_LIMIT: Final = 100.0  # per ten seconds: private apps on Free/Starter (the lowest)
+DEFAULT_TIMEOUT: Final = 30.0  # seconds; the SDK sets none
+RATE_WINDOW_SECONDS: Final = 10.0
+RATE_SAFETY: Final = 0.9  # the client-side bucket's share of the published limit
+
+# ---- the API (checked against the CRM guides: tickets, notes, associations v4, search) -------
+# Answers carry X-HubSpot-RateLimit-Max / -Remaining / -Interval-Milliseconds ("API usage
+# details"); a 429 body names its policyName (TEN_SECONDLY_ROLLING, DAILY, …).
+HEADER_REMAINING: Final = "X-HubSpot-RateLimit-Remaining"
+HEADER_INTERVAL: Final = "X-HubSpot-RateLimit-Interval-Milliseconds"
+POLICY_DAILY: Final = "DAILY"
+BATCH_MAX_INPUTS: Final = 100  # every batch endpoint ("up to 100 records")
+SEARCH_MAX_LIMIT: Final = 200  # records per search page
+SEARCH_MAX_RESULTS: Final = 10_000  # a query pages through 10,000 results at most; then 400
+SYNC_PAGE_LIMIT: Final = 200
+LAST_MODIFIED: Final = "hs_lastmodifieddate"
+OBJECT_ID: Final = "hs_object_id"
+PIPELINE: Final = "hs_pipeline"
+STAGE: Final = "hs_pipeline_stage"
+OWNER: Final = "hubspot_owner_id"
+CREATED: Final = "createdate"
+CLOSED_DATE: Final = "closed_date"
+NOTE_BODY: Final = "hs_note_body"
+VALIDATION_ERROR: Final = "VALIDATION_ERROR"
+CONFLICT: Final = "CONFLICT"
+# Association type ids the catalog may lack (the v4 labels endpoint gives them per portal;
+# HUBSPOT_DEFINED ids from "Associations v4: association type id values").
+TICKET_TO_CONTACT_DEFAULT: Final = 16
+OBJECT_TYPE_TICKET: Final = "0-5"
+
+# Ticket time properties, milliseconds (the default ticket properties "Time to close" and "Time
+# to first agent reply"; names UNCONFIRMED against the property reference, see below).
+TIME_TO_CLOSE: Final = "time_to_close"
+TIME_TO_FIRST_REPLY: Final = "time_to_first_agent_reply"
+MERGED_IDS: Final = "hs_merged_object_ids"
+
+# UNCONFIRMED (connector): not checked against HubSpot's reference; correct them here.
+# - A ticket's page in the app: {app}/contacts/{portal}/record/0-5/{id}.
+# - time_to_close and time_to_first_agent_reply are the default ticket properties' names, in
+#   milliseconds; when absent Baton uses closed_date − createdate.
+# - Search sorts take one rule (the sandbox refuses two): ties on hs_lastmodifieddate are
+#   broken by a filter (modified = T and hs_object_id > last), not by a second sort.
+# - A merged-away ticket's id read by GET answers the primary ticket (its id differs).
+# - hs_note_body is kept as sent, so a note read back equals the note posted, word for word
+#   (how a first attempt's 409 tells the same handoff from another one).
+# - A 429's daily policy (DAILY) frees up at midnight UTC (HubSpot may use the account's time
+#   zone): Baton waits until then.
+# - archived=True (the SDK writes Python's capitalised bool) lists the recycle bin.
+# - The private-app scopes Baton needs: tickets, crm.objects.contacts.read/write,
+#   crm.schemas.tickets.read (README's set-up).
+# - Webhook retries: the guide checked says any 4xx/5xx is retried; older notes said 400, 401,
+#   403, 404 and 405 are not. Baton answers 401 (not authentic) and 400 (quarantined) either
+#   way; a retried 400 is quarantined again.
+# - batch/create answers 201 and echoes each input's objectWriteTraceId on its row; the v4
+#   default association in batch takes 100 pairs (the other batch endpoints' limit).

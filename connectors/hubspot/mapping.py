@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -51,6 +52,17 @@ class HubspotMapping(MappingBase):
         description="A ticket property with unique values that holds the handoff id."
     )
     routing: HubspotRouting
+    csat_property: Name | None = Field(
+        default=None,
+        description="A ticket property holding satisfaction (a number or an option), read "
+        "into dispositions normalized to 0..1.",
+    )
+    csat_scale: float = Field(
+        default=5.0,
+        gt=0,
+        description="The CSAT property's best value: on a scale above 1, 1 is the worst (0) "
+        "and this the best (1); a scale of 1 reads the property as 0..1.",
+    )
 
 
 def hubspot_target(spec: Any, path: list[str | int], catalog: Catalog, report: Report) -> Target:
@@ -81,7 +93,10 @@ def hubspot_target(spec: Any, path: list[str | int], catalog: Catalog, report: R
 
 
 def hubspot_requests(draft: TicketDraft, mapping: CompiledMapping) -> list[PlannedRequest]:
-    """A batch upsert keyed on the unique handoff-id property, then a note on the ticket."""
+    """The ticket created with the handoff id in the unique id property, then a note on it.
+
+    What a first attempt sends. A retry (or a backfill) sends the same properties as a
+    ``batch/upsert`` row keyed on the id property (:func:`upsert_row`)."""
     spec = mapping.spec
     assert isinstance(spec, HubspotMapping)
     properties: dict[str, Any] = {
@@ -94,11 +109,7 @@ def hubspot_requests(draft: TicketDraft, mapping: CompiledMapping) -> list[Plann
         properties["content"] = draft.description
     # HubSpot's object inputs take every property value as a string.
     properties = {key: _as_text(value) for key, value in properties.items()}
-    upsert = {
-        "inputs": [
-            {"id": draft.handoff_id, "idProperty": spec.id_property, "properties": properties}
-        ]
-    }
+    ticket = {"properties": {**properties, spec.id_property: draft.handoff_id}}
     association = mapping.catalog.association_types.get(
         "note_to_ticket", facts.NOTE_TO_TICKET_DEFAULT
     )
@@ -115,9 +126,16 @@ def hubspot_requests(draft: TicketDraft, mapping: CompiledMapping) -> list[Plann
     }
     headers = {"Content-Type": JSON}
     return [
-        PlannedRequest("POST", facts.UPSERT_PATH, headers, upsert, "ticket", "Bearer"),
+        PlannedRequest("POST", facts.TICKETS_PATH, headers, ticket, "ticket", "Bearer"),
         PlannedRequest("POST", facts.NOTES_PATH, headers, note, None, "Bearer"),
     ]
+
+
+def upsert_row(ticket: Mapping[str, Any], id_property: str) -> dict[str, Any]:
+    """The planned create's properties as a ``batch/upsert`` input keyed on ``id_property``."""
+    properties = dict(ticket["properties"])
+    handoff_id = properties.pop(id_property)
+    return {"id": handoff_id, "idProperty": id_property, "properties": properties}
 
 
 def _as_text(value: Any) -> str:

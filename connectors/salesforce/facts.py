@@ -94,15 +94,6 @@ DEFAULT_STATUSES: Final[dict[str, Outcome]] = {
     "Escalated": "open",
     "Closed": "resolved",
 }
-CSAT_WORDS: Final[dict[str, float]] = {
-    "good": 1.0,
-    "satisfied": 1.0,
-    "positive": 1.0,
-    "bad": 0.0,
-    "dissatisfied": 0.0,
-    "unsatisfied": 0.0,
-    "negative": 0.0,
-}
 
 # CaseComment (Object Reference): ParentId, IsPublished, CommentBody, CreatedDate, CreatedById.
 # CaseHistory (Object Reference): read-only, query()-able; CaseId, Field (the case field's name

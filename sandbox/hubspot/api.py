@@ -5,56 +5,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from baton.sandbox.hubspot import facts
+from baton.sandbox.hubspot.answer import (
+    SOURCE,
+    Answer,
+    Json,
+    Query,
+    bad_request,
+    default_properties,
+    flag,
+    json_object,
+    listed,
+)
 from baton.sandbox.hubspot.crm import Record, hs_time, object_type
 from baton.sandbox.hubspot.errors import HubSpotError, fail
+from baton.sandbox.hubspot.history import with_history
+from baton.sandbox.hubspot.portal_api import PortalResources
 from baton.sandbox.hubspot.search import search
 from baton.sandbox.hubspot.state import HubSpotState
 
-Json = dict[str, Any]
-Query = dict[str, list[str]]
-SOURCE = facts.CHANGE_SOURCE_API
 
-
-@dataclass
-class Answer:
-    """A status and a JSON body (None: no body)."""
-
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _defaults(kind: str) -> tuple[str, ...]:
-    if kind == "tickets":
-        return facts.TICKET_DEFAULT_PROPERTIES
-    if kind == "contacts":
-        return facts.CONTACT_DEFAULT_PROPERTIES
-    return ()
-
-
-def _names(query: Query, key: str = "properties") -> list[str]:
-    return [n for raw in query.get(key, []) for n in raw.split(",") if n]
-
-
-def _flag(query: Query, key: str) -> bool:
-    return any(v.lower() == "true" for v in query.get(key, []))
-
-
-def _bad(message: str) -> HubSpotError:
-    return fail(400, facts.VALIDATION_ERROR, message)
-
-
-def _object(body: Any) -> Json:
-    if not isinstance(body, dict):
-        raise _bad("Invalid input JSON: expected an object")
-    return body
-
-
-class CrmApi:
+class CrmApi(PortalResources):
     """Answers one request of the CRM API (auth and limits are checked before)."""
 
     def __init__(self, state: HubSpotState) -> None:
@@ -65,6 +38,7 @@ class CrmApi:
         self._add("POST", rf"{v3}/objects/{obj}/search", self.search)
         self._add("POST", rf"{v3}/objects/{obj}/batch/upsert", self.batch_upsert)
         self._add("POST", rf"{v3}/objects/{obj}/batch/read", self.batch_read)
+        self._add("POST", rf"{v3}/objects/{obj}/batch/create", self.batch_create)
         self._add("POST", rf"{v3}/objects/{obj}/merge", self.merge)
         self._add("GET", rf"{v3}/objects/{obj}", self.list_objects)
         self._add("POST", rf"{v3}/objects/{obj}", self.create)
@@ -84,6 +58,11 @@ class CrmApi:
         self._add("DELETE", rf"{assoc}/(?P<to>[^/]+)/(?P<tid>[^/]+)", self.dissociate)
         self._add("GET", rf"{assoc}/(?P<to>[^/]+)", self.associations)
         self._add("GET", rf"{v4}/associations/{obj}/(?P<to>[^/]+)/labels", self.labels)
+        self._add(
+            "POST",
+            rf"{v4}/associations/{obj}/(?P<to>[^/]+)/batch/associate/default",
+            self.associate_default_batch,
+        )
 
     def _add(self, method: str, pattern: str, handler: Callable[..., Answer]) -> None:
         self._routes.append((method, re.compile(pattern + "$"), handler))
@@ -122,12 +101,12 @@ class CrmApi:
     def _unique(self, kind: str, name: str) -> None:
         prop = self.state.properties[kind].get(name)
         if prop is None or not prop.has_unique_value:
-            raise _bad(f"{name} is not a unique identifier property of {kind}")
+            raise bad_request(f"{name} is not a unique identifier property of {kind}")
 
     def _shown(self, record: Record, query: Query) -> Json:
-        names = _names(query) or list(_defaults(record.object_type))
+        names = listed(query) or list(default_properties(record.object_type))
         body = record.describe(list(dict.fromkeys([*names, *facts.ALWAYS_RETURNED])))
-        for to in _names(query, "associations"):
+        for to in listed(query, "associations"):
             to_kind = object_type(to)
             found = self.state.associated(record.object_type, record.id, to_kind)
             body.setdefault("associations", {})[to_kind] = {
@@ -136,13 +115,14 @@ class CrmApi:
                     for tid, _ in found
                 ]
             }
-        return body
+        known = self.state.properties[record.object_type]
+        return with_history(body, record, listed(query, "propertiesWithHistory"), known)
 
     def list_objects(self, kind: str, query: Query, body: Any) -> Answer:
         kind = object_type(kind)
         limit = int((query.get("limit") or ["10"])[0])
         after = int((query.get("after") or ["0"])[0] or 0)
-        archived = _flag(query, "archived")
+        archived = flag(query, "archived")
         with self.state.lock:
             rows = sorted(
                 (
@@ -161,7 +141,7 @@ class CrmApi:
     def read(self, kind: str, oid: str, query: Query, body: Any) -> Answer:
         kind = object_type(kind)
         with self.state.lock:
-            if _flag(query, "archived"):
+            if flag(query, "archived"):
                 record = self.state.records[kind].get(oid)
                 if record is None or not record.archived:
                     raise fail(404, facts.OBJECT_NOT_FOUND, f"No archived {kind[:-1]} {oid}")
@@ -173,13 +153,13 @@ class CrmApi:
         if items is None:
             return []
         if not isinstance(items, list):
-            raise _bad("associations must be a list")
+            raise bad_request("associations must be a list")
         planned = []
         for item in items:
             to = item.get("to") if isinstance(item, dict) else None
             types = item.get("types") if isinstance(item, dict) else None
             if not isinstance(to, dict) or "id" not in to or not isinstance(types, list):
-                raise _bad("each association needs to.id and types")
+                raise bad_request("each association needs to.id and types")
             to_id = str(to["id"])
             to_kind = self._kind_of(to_id, types, kind)
             self.state.live(to_kind, to_id)
@@ -193,11 +173,11 @@ class CrmApi:
             for (source, target), known in facts.ASSOCIATION_TYPES.items():
                 if source == kind and known == type_id:
                     return target
-        raise _bad(f"invalid association type for {kind} to object {to_id}: {types}")
+        raise bad_request(f"invalid association type for {kind} to object {to_id}: {types}")
 
     def create(self, kind: str, query: Query, body: Any) -> Answer:
         kind = object_type(kind)
-        data = _object(body)
+        data = json_object(body)
         with self.state.lock:
             planned = self._check_associations(kind, data.get("associations"))
             record = self.state.create(kind, data.get("properties") or {}, SOURCE)
@@ -207,7 +187,7 @@ class CrmApi:
 
     def update(self, kind: str, oid: str, query: Query, body: Any) -> Answer:
         kind = object_type(kind)
-        data = _object(body)
+        data = json_object(body)
         with self.state.lock:
             record = self._lookup(kind, oid, query)
             record = self.state.update(kind, record.id, data.get("properties") or {}, SOURCE)
@@ -224,20 +204,20 @@ class CrmApi:
 
     def merge(self, kind: str, query: Query, body: Any) -> Answer:
         kind = object_type(kind)
-        data = _object(body)
+        data = json_object(body)
         primary, other = data.get("primaryObjectId"), data.get("objectIdToMerge")
         if primary is None or other is None:
-            raise _bad("primaryObjectId and objectIdToMerge are required")
+            raise bad_request("primaryObjectId and objectIdToMerge are required")
         record = self.state.merge(kind, str(primary), str(other), SOURCE)
         return Answer(200, record.describe())
 
     def batch_read(self, kind: str, query: Query, body: Any) -> Answer:
         kind = object_type(kind)
-        data = _object(body)
+        data = json_object(body)
         inputs = data.get("inputs") or []
         if len(inputs) > facts.BATCH_MAX_INPUTS:
-            raise _bad(f"at most {facts.BATCH_MAX_INPUTS} inputs are allowed")
-        names = data.get("properties") or list(_defaults(kind))
+            raise bad_request(f"at most {facts.BATCH_MAX_INPUTS} inputs are allowed")
+        names = data.get("properties") or list(default_properties(kind))
         id_property = data.get("idProperty")
         started = hs_time(self.state.clock())
         results, errors = [], []
@@ -250,7 +230,9 @@ class CrmApi:
                 except HubSpotError as exc:
                     errors.append({**exc.body, "context": {"ids": [oid]}})
                     continue
-                results.append(record.describe([*names, *facts.ALWAYS_RETURNED]))
+                row = record.describe([*names, *facts.ALWAYS_RETURNED])
+                known = self.state.properties[kind]
+                results.append(with_history(row, record, data.get("propertiesWithHistory"), known))
         return self._batch(results, errors, started)
 
     def _batch(self, results: list[Json], errors: list[Json], started: str) -> Answer:
@@ -268,20 +250,20 @@ class CrmApi:
 
     def batch_upsert(self, kind: str, query: Query, body: Any) -> Answer:
         kind = object_type(kind)
-        inputs = _object(body).get("inputs")
+        inputs = json_object(body).get("inputs")
         if not isinstance(inputs, list) or not inputs:
-            raise _bad("inputs is required")
+            raise bad_request("inputs is required")
         if len(inputs) > facts.BATCH_MAX_INPUTS:
-            raise _bad(f"at most {facts.BATCH_MAX_INPUTS} inputs are allowed")
+            raise bad_request(f"at most {facts.BATCH_MAX_INPUTS} inputs are allowed")
         seen: set[tuple[str, str]] = set()
         for item in inputs:
             if not isinstance(item, dict) or "id" not in item:
-                raise _bad("each input needs an id")
+                raise bad_request("each input needs an id")
             id_property = str(item.get("idProperty") or "")
             self._unique(kind, id_property)
             key = (id_property, str(item["id"]).lower())
             if key in seen:
-                raise _bad(f"Duplicate IDs found in batch input: {item['id']}")
+                raise bad_request(f"Duplicate IDs found in batch input: {item['id']}")
             seen.add(key)
         started = hs_time(self.state.clock())
         results, errors = [], []
@@ -305,16 +287,47 @@ class CrmApi:
                 results.append(row)
         return self._batch(results, errors, started)
 
+    def batch_create(self, kind: str, query: Query, body: Any) -> Answer:
+        """Up to 100 records, each with its inline associations; 201, or 207 with the rows
+        refused. ``objectWriteTraceId`` is echoed on each row made and in each error's
+        context."""
+        kind = object_type(kind)
+        inputs = json_object(body).get("inputs")
+        if not isinstance(inputs, list) or not inputs:
+            raise bad_request("inputs is required")
+        if len(inputs) > facts.BATCH_MAX_INPUTS:
+            raise bad_request(f"at most {facts.BATCH_MAX_INPUTS} inputs are allowed")
+        started = hs_time(self.state.clock())
+        results, errors = [], []
+        with self.state.lock:
+            for item in inputs:
+                item = item if isinstance(item, dict) else {}
+                trace = item.get("objectWriteTraceId")
+                try:
+                    planned = self._check_associations(kind, item.get("associations"))
+                    record = self.state.create(kind, item.get("properties") or {}, SOURCE)
+                except HubSpotError as exc:
+                    errors.append({**exc.body, "context": {"objectWriteTraceId": [trace]}})
+                    continue
+                for to_kind, to_id, types in planned:
+                    self.state.associate(kind, record.id, to_kind, to_id, types)
+                row = record.describe()
+                if trace:
+                    row["objectWriteTraceId"] = trace
+                results.append(row)
+        answer = self._batch(results, errors, started)
+        return answer if errors else Answer(201, answer.body)
+
     def search(self, kind: str, query: Query, body: Any) -> Answer:
         kind = object_type(kind)
-        return Answer(200, search(self.state, kind, body, _defaults(kind)))
+        return Answer(200, search(self.state, kind, body, default_properties(kind)))
 
     # ---- associations v4 --------------------------------------------------------------------
 
     def associate(self, kind: str, oid: str, to: str, tid: str, query: Query, body: Any) -> Answer:
         kind, to = object_type(kind), object_type(to)
         if not isinstance(body, list):
-            raise _bad("the body must be a list of {associationCategory, associationTypeId}")
+            raise bad_request("the body must be a list of {associationCategory, associationTypeId}")
         self.state.associate(kind, oid, to, tid, body)
         return Answer(
             201,
@@ -344,6 +357,29 @@ class CrmApi:
             },
         }
         return self._batch([row], [], started)
+
+    def associate_default_batch(self, kind: str, to: str, query: Query, body: Any) -> Answer:
+        """``{inputs: [{from: {id}, to: {id}}]}``: each pair's default association; 200, or
+        207 with the pairs whose records do not exist."""
+        kind, to = object_type(kind), object_type(to)
+        inputs = json_object(body).get("inputs")
+        if not isinstance(inputs, list) or not inputs:
+            raise bad_request("inputs is required")
+        if len(inputs) > facts.BATCH_MAX_INPUTS:
+            raise bad_request(f"at most {facts.BATCH_MAX_INPUTS} inputs are allowed")
+        started = hs_time(self.state.clock())
+        results, errors = [], []
+        for item in inputs:
+            pair = item if isinstance(item, dict) else {}
+            oid = str((pair.get("from") or {}).get("id", ""))
+            tid = str((pair.get("to") or {}).get("id", ""))
+            try:
+                answer = self.associate_default(kind, oid, to, tid, query, None)
+            except HubSpotError as exc:
+                errors.append({**exc.body, "context": {"fromId": [oid], "toId": [tid]}})
+                continue
+            results += answer.body["results"]
+        return self._batch(results, errors, started)
 
     def dissociate(self, kind: str, oid: str, to: str, tid: str, query: Query, body: Any) -> Answer:
         self.state.dissociate(object_type(kind), oid, object_type(to), tid)
@@ -379,120 +415,3 @@ class CrmApi:
             else [{"category": facts.HUBSPOT_DEFINED, "typeId": type_id, "label": None}]
         )
         return Answer(200, {"results": results})
-
-    # ---- pipelines, owners, properties --------------------------------------------------------
-
-    def _pipeline_body(self, index: int) -> Json:
-        pipe = self.state.pipelines[index]
-        stamp = hs_time(self.state.schema_created)
-        return {
-            "id": pipe.id,
-            "label": pipe.label,
-            "displayOrder": index,
-            "archived": False,
-            "createdAt": stamp,
-            "updatedAt": stamp,
-            "stages": [self._stage_body(s, i, stamp) for i, s in enumerate(pipe.stages)],
-        }
-
-    @staticmethod
-    def _stage_body(stage: Any, order: int, stamp: str) -> Json:
-        state = "CLOSED" if stage.closed else "OPEN"
-        return {
-            "id": stage.id,
-            "label": stage.label,
-            "displayOrder": order,
-            "archived": False,
-            "createdAt": stamp,
-            "updatedAt": stamp,
-            "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
-            "metadata": {"ticketState": state, "isClosed": "true" if stage.closed else "false"},
-        }
-
-    def _tickets_only(self, kind: str) -> None:
-        if object_type(kind) != "tickets":
-            raise _bad(f"pipelines of {kind} are not emulated by the sandbox")
-
-    def pipelines(self, kind: str, query: Query, body: Any) -> Answer:
-        self._tickets_only(kind)
-        return Answer(
-            200, {"results": [self._pipeline_body(i) for i in range(len(self.state.pipelines))]}
-        )
-
-    def _pipeline_index(self, pid: str) -> int:
-        for i, pipe in enumerate(self.state.pipelines):
-            if pipe.id == pid:
-                return i
-        raise fail(404, facts.OBJECT_NOT_FOUND, f"Unable to find pipeline {pid}")
-
-    def pipeline(self, kind: str, pid: str, query: Query, body: Any) -> Answer:
-        self._tickets_only(kind)
-        return Answer(200, self._pipeline_body(self._pipeline_index(pid)))
-
-    def stages(self, kind: str, pid: str, query: Query, body: Any) -> Answer:
-        self._tickets_only(kind)
-        return Answer(200, {"results": self._pipeline_body(self._pipeline_index(pid))["stages"]})
-
-    def _owner_body(self, owner: Any) -> Json:
-        stamp = hs_time(self.state.schema_created)
-        return {
-            "id": owner.id,
-            "email": owner.email,
-            "type": "PERSON",
-            "firstName": owner.first_name,
-            "lastName": owner.last_name,
-            "userId": owner.user_id,
-            "createdAt": stamp,
-            "updatedAt": stamp,
-            "archived": False,
-            "teams": [],
-        }
-
-    def owners(self, query: Query, body: Any) -> Answer:
-        email = (query.get("email") or [""])[0]
-        found = [o for o in self.state.owners if not email or o.email.lower() == email.lower()]
-        return Answer(200, {"results": [self._owner_body(o) for o in found]})
-
-    def owner(self, owner: str, query: Query, body: Any) -> Answer:
-        for candidate in self.state.owners:
-            if candidate.id == owner:
-                return Answer(200, self._owner_body(candidate))
-        raise fail(404, facts.OBJECT_NOT_FOUND, f"Owner {owner} not found")
-
-    def property_list(self, kind: str, query: Query, body: Any) -> Answer:
-        kind = object_type(kind)
-        created = self.state.schema_created
-        props = self.state.properties[kind].values()
-        return Answer(200, {"results": [self._property(kind, p.describe(created)) for p in props]})
-
-    def _property(self, kind: str, described: Json) -> Json:
-        name = described["name"]
-        if kind == "tickets" and name == "hs_pipeline":
-            described["options"] = [
-                {"label": p.label, "value": p.id, "displayOrder": i, "hidden": False}
-                for i, p in enumerate(self.state.pipelines)
-            ]
-        elif kind == "tickets" and name == "hs_pipeline_stage":
-            described["options"] = [
-                {"label": s.label, "value": s.id, "displayOrder": i, "hidden": False}
-                for p in self.state.pipelines
-                for i, s in enumerate(p.stages)
-            ]
-        elif name == "hubspot_owner_id":
-            described["options"] = [
-                {
-                    "label": f"{o.first_name} {o.last_name}".strip(),
-                    "value": o.id,
-                    "displayOrder": i,
-                    "hidden": False,
-                }
-                for i, o in enumerate(self.state.owners)
-            ]
-        return described
-
-    def property_read(self, kind: str, name: str, query: Query, body: Any) -> Answer:
-        kind = object_type(kind)
-        prop = self.state.properties[kind].get(name)
-        if prop is None:
-            raise fail(404, facts.OBJECT_NOT_FOUND, f"Unable to find property {name}")
-        return Answer(200, self._property(kind, prop.describe(self.state.schema_created)))

@@ -11,6 +11,7 @@ from typing import Any
 from baton.sandbox.clock import Clock
 from baton.sandbox.hubspot import facts
 from baton.sandbox.hubspot.errors import HubSpotError, fail, invalid_properties, not_found
+from baton.sandbox.hubspot.history import close_times, emitted, record_changes
 from baton.sandbox.hubspot.model import (
     OBJECT_TYPES,
     Emit,
@@ -207,10 +208,9 @@ class Crm:
             record = Record(record_id, object_type, props, now, now)
             self._stage_dates(record, {}, now)
             self.records[object_type][record_id] = record
+            changed = record_changes(record, {}, now, source)
             self._emit(object_type, "creation", record, source=source)
-            for name, value in clean.items():
-                if value is not None:
-                    self._emit(object_type, "propertyChange", record, name, value, source=source)
+            self._emit_changes(record, emitted(clean, changed), source)
             return record
 
     def update(self, object_type: str, object_id: str, values: Json, source: str) -> Record:
@@ -219,7 +219,13 @@ class Crm:
             record = self.live(object_type, object_id)
             clean = self.validate(object_type, values, record.properties)
             self.check_unique(object_type, clean, record.id)
-            changed = {k: v for k, v in clean.items() if record.properties.get(k) != v}
+            return self.write(record, clean, source)
+
+    def write(self, record: Record, values: dict[str, str | None], source: str) -> Record:
+        """Apply checked values (or ones HubSpot computes, read-only ones too): the stage
+        dates follow, history is recorded, a propertyChange is emitted per changed property."""
+        with self.lock:
+            changed = {k: v for k, v in values.items() if record.properties.get(k) != v}
             if not changed:
                 return record
             before = dict(record.properties)
@@ -228,9 +234,15 @@ class Crm:
             record.properties["hs_lastmodifieddate"] = hs_time(now)
             record.updated = now
             self._stage_dates(record, before, now)
-            for name, value in changed.items():
-                self._emit(object_type, "propertyChange", record, name, value, source=source)
+            self._emit_changes(
+                record, emitted(changed, record_changes(record, before, now, source)), source
+            )
             return record
+
+    def _emit_changes(self, record: Record, names: list[str], source: str) -> None:
+        for name in names:
+            value = record.properties.get(name)
+            self._emit(record.object_type, "propertyChange", record, name, value, source=source)
 
     def _stage_dates(self, record: Record, before: Json, now: datetime) -> None:
         if record.object_type != "tickets":
@@ -240,7 +252,7 @@ class Crm:
         stage = None if pipe is None or stage_id is None else pipe.stage(stage_id)
         if stage is None or before.get("hs_pipeline_stage") == stage_id:
             return
-        record.properties["closed_date"] = hs_time(now) if stage.closed else None
+        record.properties.update(close_times(record, stage.closed, now))
 
     def archive(self, object_type: str, object_id: str, source: str) -> None:
         """Archive (DELETE): gone from reads and search; emits the deletion event."""
@@ -274,7 +286,7 @@ class Crm:
             merged = self.live(object_type, merged_id)
             if primary.id == merged.id:
                 raise fail(400, facts.VALIDATION_ERROR, "Cannot merge an object with itself")
-            moved = 0
+            before, moved = dict(primary.properties), 0
             for name, value in merged.properties.items():
                 prop = self.properties[object_type].get(name)
                 movable = prop is not None and not prop.read_only and not prop.has_unique_value
@@ -299,6 +311,7 @@ class Crm:
             merged.merged_into = primary.id
             primary.updated = now
             primary.properties["hs_lastmodifieddate"] = hs_time(now)
+            record_changes(primary, before, now, source)
             self._emit(
                 object_type,
                 "merge",

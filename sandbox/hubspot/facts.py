@@ -50,6 +50,14 @@ BATCH_MAX_INPUTS = 100
 # with "new"); idProperty must be a property with unique values (docs "CRM objects",
 # "Upsert records": "a unique identifier property").
 
+# ---- property history (CRM objects API: GET /crm/v3/objects/{object}/{id} and batch/read) ---
+# ``propertiesWithHistory``: "A comma separated list of the properties to be returned along with
+# their history of previous values. If any of the specified properties are not present on the
+# requested object(s), they will be ignored." (SDK, tickets BasicApi.get_by_id; batch/read takes
+# it as a body list). The answer's propertiesWithHistory maps each name to a list of
+# {value, timestamp, sourceType, sourceId?, sourceLabel?, updatedByUserId?} (SDK:
+# ValueWithTimestamp).
+
 # ---- search (docs "CRM search": /crm/v3/objects/{object}/search) ----------------------------
 SEARCH_MAX_LIMIT = 200  # "a maximum of 200 records per page" (CRM search, limitations)
 SEARCH_MAX_RESULTS = 10_000  # "limited to 10,000 total results for any given query";
@@ -200,3 +208,22 @@ MERGED_IDS_PROPERTY = "hs_merged_object_ids"
 # Creating a record emits ticket.creation plus a ticket.propertyChange for each subscribed
 # property given a value.
 # Search: a free-text "query" matches any property value containing it (case-insensitive).
+# Property history lists a property's values newest first; a cleared value is ""; sourceType
+# is "API" for a change through the REST API (webhook changeSource INTEGRATION) and "CRM_UI"
+# for an agent's change in the UI, the computed ticket times taking the source of the write
+# that caused them; sourceId is null. A property the object type defines but that was never
+# set has an empty history.
+HISTORY_SOURCE_TYPES = {CHANGE_SOURCE_API: "API", CHANGE_SOURCE_UI: "CRM_UI"}
+# The default ticket properties 'Time to close' and 'Time to first agent reply'; names and
+# units not confirmed (here: read-only, durations in milliseconds as number strings, the date
+# as a datetime). time_to_close = closed_date - createdate, set on entering a closed stage and
+# cleared on re-opening; the first-reply pair is set by the first agent reply, then kept.
+TIME_TO_CLOSE = "time_to_close"
+FIRST_AGENT_REPLY_DATE = "first_agent_reply_date"
+TIME_TO_FIRST_AGENT_REPLY = "time_to_first_agent_reply"
+# Batch create (POST /crm/v3/objects/{object}/batch/create) answers 201 when every input was
+# made and 207 when some were refused; each input's objectWriteTraceId is echoed on its row
+# and, for a refused input, in its error's context.
+# v4 "associate records (default) in batch" (POST /crm/v4/associations/{from}/{to}/batch/
+# associate/default, {inputs: [{from: {id}, to: {id}}]}) takes at most 100 pairs here, like the
+# other batch endpoints, and answers 200 (207 with the pairs whose records do not exist).

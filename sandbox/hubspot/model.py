@@ -145,6 +145,8 @@ class Record:
     archived: bool = False
     archived_at: datetime | None = None
     merged_into: str | None = None
+    # every value each property took, oldest first: (value, "" if cleared; when; change source)
+    history: dict[str, list[tuple[str, datetime, str]]] = field(default_factory=dict)
 
     def describe(self, names: list[str] | None = None) -> Json:
         """``{id, properties, createdAt, updatedAt, archived}`` with the named properties."""
@@ -180,6 +182,21 @@ def ticket_properties() -> list[PropertyDef]:
             [("Chat", "CHAT"), ("Email", "EMAIL"), ("Form", "FORM"), ("Phone", "PHONE")],
         ),
         PropertyDef("closed_date", "Close date", "datetime", "date", read_only=True),
+        PropertyDef(facts.TIME_TO_CLOSE, "Time to close", "number", "number", read_only=True),
+        PropertyDef(
+            facts.FIRST_AGENT_REPLY_DATE,
+            "First agent reply date",
+            "datetime",
+            "date",
+            read_only=True,
+        ),
+        PropertyDef(
+            facts.TIME_TO_FIRST_AGENT_REPLY,
+            "Time to first agent reply",
+            "number",
+            "number",
+            read_only=True,
+        ),
         PropertyDef("hs_object_id", "Record ID", "number", "number", read_only=True),
         PropertyDef("createdate", "Create date", "datetime", "date", read_only=True),
         PropertyDef(

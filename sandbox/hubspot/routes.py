@@ -17,7 +17,8 @@ from baton.sandbox.control import ControlPlane
 from baton.sandbox.faults import FaultMiddleware
 from baton.sandbox.http import json_or_none, respond
 from baton.sandbox.hubspot import facts
-from baton.sandbox.hubspot.api import Answer, CrmApi
+from baton.sandbox.hubspot.answer import Answer
+from baton.sandbox.hubspot.api import CrmApi
 from baton.sandbox.hubspot.control import create_control_app
 from baton.sandbox.hubspot.errors import HubSpotError, fail
 from baton.sandbox.hubspot.state import HubSpotState

@@ -16,6 +16,8 @@ from baton.sandbox.faults import FaultQueue
 from baton.sandbox.hubspot import facts
 from baton.sandbox.hubspot.crm import Crm, Owner, Pipeline, PropertyDef, Record, Stage
 from baton.sandbox.hubspot.errors import HubSpotError, error_body, fail
+from baton.sandbox.hubspot.history import first_reply_times
+from baton.sandbox.hubspot.model import epoch_ms
 from baton.sandbox.hubspot.webhooks import WebhookDispatcher
 from baton.sandbox.requestlog import RequestLog
 
@@ -310,14 +312,23 @@ class HubSpotState(Crm):
         )
 
     def agent_reply(self, ticket_id: str, body: str, subject: str | None = None) -> Record:
-        """An agent's email reply to the customer, logged on the ticket."""
-        stamp = str(int(self.clock().timestamp() * 1000))
-        values: Json = {"hs_email_text": body, "hs_email_direction": "EMAIL", "hs_timestamp": stamp}
+        """An agent's email reply to the customer, logged on the ticket; the ticket's first
+        reply sets its first_agent_reply_date and time_to_first_agent_reply."""
+        now = self.clock()
+        values: Json = {
+            "hs_email_text": body,
+            "hs_email_direction": "EMAIL",
+            "hs_timestamp": str(epoch_ms(now)),
+        }
         if subject:
             values["hs_email_subject"] = subject
-        return self._engagement(
-            ticket_id, "emails", values, facts.ASSOCIATION_TYPES[("emails", "tickets")]
-        )
+        with self.lock:
+            email = self._engagement(
+                ticket_id, "emails", values, facts.ASSOCIATION_TYPES[("emails", "tickets")]
+            )
+            ticket = self._ticket(ticket_id)
+            self.write(ticket, first_reply_times(ticket, now), facts.CHANGE_SOURCE_UI)
+            return email
 
     def set_properties(self, ticket_id: str, values: Json) -> Record:
         """An agent edits the ticket's properties."""

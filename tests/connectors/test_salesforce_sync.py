@@ -34,8 +34,8 @@ from baton.connectors.salesforce.values import (
     CaseActivity,
     CaseReading,
     case_disposition,
-    csat_value,
 )
+from baton.core.disposition import csat_value
 from baton.core.mapping import CompiledMapping, load_mapping
 from tests.support.paths import MAPPINGS
 

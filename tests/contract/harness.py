@@ -26,6 +26,9 @@ from baton.core.ports import Connector
 from baton.sandbox.faults import Fault, FaultKind
 from baton.sandbox.server import RunningServer, serve_in_thread
 
+PUBLIC_URL = "https://baton.example"
+"""The public base URL the suite's service is configured with (signatures over the URL use it)."""
+
 
 @dataclass(frozen=True)
 class SignatureVector:
@@ -193,9 +196,10 @@ class Harness(Protocol):
         """Run ``action`` and return the signed webhooks the sandbox sent for it."""
         ...
 
-    def event_id(self, label: str) -> str:
-        """The platform's form of a webhook event id standing for ``label`` (the same label
-        always gives the same id; ``label`` itself where the platform takes any string)."""
+    def event_id(self, label: str, ticket_id: str) -> str:
+        """The platform's form of the id of a webhook event about ``ticket_id`` standing for
+        ``label`` (the same label and ticket always give the same id; ``label`` itself where
+        the platform takes any string; HubSpot's names the ticket too)."""
         ...
 
     def webhook_body(self, events: Sequence[StatusEvent]) -> bytes:
@@ -223,7 +227,8 @@ def signed_webhook(
     signed_at: datetime | None = None,
 ) -> tuple[dict[str, str], bytes]:
     """Headers and body of one status event, signed at ``signed_at`` (default: now)."""
-    body = harness.webhook_body([StatusEvent(harness.event_id(event_id), ticket_id, status, at)])
+    event = StatusEvent(harness.event_id(event_id, ticket_id), ticket_id, status, at)
+    body = harness.webhook_body([event])
     return harness.sign(body, signed_at or harness.now(), secret), body
 
 

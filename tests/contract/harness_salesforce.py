@@ -338,7 +338,7 @@ class SalesforceHarness:
         assert self.state.outbound.wait_idle(timeout=10), "the sandbox did not deliver in time"
         return list(self._receiver.received)
 
-    def event_id(self, label: str) -> str:
+    def event_id(self, label: str, ticket_id: str) -> str:
         """A Notification Id (an 18-character Salesforce id) standing for ``label``."""
         digest = hashlib.sha256(label.encode()).digest()
         alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

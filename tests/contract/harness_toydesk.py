@@ -208,7 +208,7 @@ class ToydeskHarness:
         assert self.state.webhooks.wait_idle(10), "the sandbox did not deliver in time"
         return list(self._receiver.received)
 
-    def event_id(self, label: str) -> str:
+    def event_id(self, label: str, ticket_id: str) -> str:
         """Any string is an event id here."""
         return label
 

@@ -224,7 +224,7 @@ class ZendeskHarness:
         assert self.state.webhooks.wait_idle(timeout=10), "the sandbox did not deliver in time"
         return list(self._receiver.received)
 
-    def event_id(self, label: str) -> str:
+    def event_id(self, label: str, ticket_id: str) -> str:
         """Any string is an event id here."""
         return label
 

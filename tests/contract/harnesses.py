@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tests.contract.harness import HarnessFactory
+from tests.contract.harness_hubspot import HubSpotHarness, hubspot_harness
 from tests.contract.harness_salesforce import SalesforceHarness, salesforce_harness
 from tests.contract.harness_toydesk import ToydeskHarness, toydesk_harness
 from tests.contract.harness_zendesk import ZendeskHarness, zendesk_harness
@@ -27,6 +28,7 @@ class Registered:
 HARNESSES: dict[str, Registered] = {
     "zendesk": Registered(zendesk_harness, ZendeskHarness.opt_outs),
     "salesforce": Registered(salesforce_harness, SalesforceHarness.opt_outs),
+    "hubspot": Registered(hubspot_harness, HubSpotHarness.opt_outs),
     "toydesk": Registered(toydesk_harness, ToydeskHarness.opt_outs),
 }
 

@@ -21,7 +21,7 @@ from baton.core.ports import ChangePage, Connector
 from baton.core.store import Store
 from baton.webhooks.app import create_app
 from baton.webhooks.settings import ServiceSettings
-from tests.contract.harness import Harness
+from tests.contract.harness import PUBLIC_URL, Harness
 from tests.support.paths import EXAMPLES
 
 API_KEY = "contract-api-key-0123456789"
@@ -109,6 +109,7 @@ def service(
     """The service checking webhook timestamps by the platform's clock (``changes``: other
     settings, e.g. ``max_body_bytes``)."""
     source = connector or harness.connector
+    changes.setdefault("public_url", PUBLIC_URL)
     settings = ServiceSettings(
         api_keys=(SecretStr(API_KEY),), mappings_dir=harness.mappings_dir, **changes
     )

@@ -221,7 +221,9 @@ def test_a3_sandbox_webhook_round_trip_gives_the_resolved_disposition(harness: H
         ]
     mine = [d for d in seen if d.ticket_id == ref.ticket_id]
     assert mine
-    assert all(d.handoff_id == handoff.id and d.source == "webhook" for d in mine)
+    # A body naming the handoff (Zendesk's, Salesforce's) links it here; one that names only
+    # the ticket (HubSpot's) is linked by the store through the ticket link.
+    assert all(d.handoff_id in (handoff.id, None) and d.source == "webhook" for d in mine)
     assert mine[-1].outcome == "resolved"
 
 

@@ -148,7 +148,7 @@ def test_d1_same_event_ten_times_is_one_row_and_one_disposition(
     [(handoff, ticket_id)] = delivered(harness, store)
     harness.advance(60)
     now = harness.now()
-    event_id = harness.event_id("evt-d1")
+    event_id = harness.event_id("evt-d1", ticket_id)
     body = harness.webhook_body([StatusEvent(event_id, ticket_id, "solved", now)])
     with service(harness, store) as baton:
         responses = [
@@ -171,7 +171,8 @@ def test_d4_stale_event_after_newer_does_not_roll_back(harness: Harness, store: 
     platform's order, and the status API says so."""
     [(handoff, ticket_id)] = delivered(harness, store)
     start = harness.now()
-    new_id, old_id = harness.event_id("evt-new"), harness.event_id("evt-old")
+    new_id = harness.event_id("evt-new", ticket_id)
+    old_id = harness.event_id("evt-old", ticket_id)
     newer = StatusEvent(new_id, ticket_id, "solved", start + timedelta(minutes=10))
     stale = StatusEvent(old_id, ticket_id, "open", start + timedelta(minutes=1))
     with service(harness, store) as baton:
@@ -197,9 +198,11 @@ def test_d4_stale_and_newer_processed_in_one_batch(harness: Harness, sqlite_stor
     newest by platform time still wins."""
     [(handoff, ticket_id)] = delivered(harness, sqlite_store)
     start = harness.now()
-    newer = StatusEvent(harness.event_id("evt-n"), ticket_id, "pending", start + timedelta(hours=1))
+    newer = StatusEvent(
+        harness.event_id("evt-n", ticket_id), ticket_id, "pending", start + timedelta(hours=1)
+    )
     stale = StatusEvent(
-        harness.event_id("evt-o"), ticket_id, "solved", start + timedelta(minutes=1)
+        harness.event_id("evt-o", ticket_id), ticket_id, "solved", start + timedelta(minutes=1)
     )
     with service(harness, sqlite_store) as baton:
         for event in (newer, stale):
@@ -222,7 +225,10 @@ def test_d5_partial_failure_then_redelivery_has_one_effect_per_event(
     now = harness.now()
     events = [
         StatusEvent(
-            harness.event_id(f"evt-d5-{i}"), ticket_id, "solved", now + timedelta(seconds=i + 1)
+            harness.event_id(f"evt-d5-{i}", ticket_id),
+            ticket_id,
+            "solved",
+            now + timedelta(seconds=i + 1),
         )
         for i, (_handoff, ticket_id) in enumerate(tickets)
     ]

@@ -2,8 +2,9 @@
 
 ``Desk`` starts a delivering platform's sandbox through its plugin (``start_sandbox``) and
 counts what is on the platform through the platform's own API (Zendesk's tickets and
-comments, Salesforce's SOQL) and the sandbox's control API (``/_sandbox/requests``,
-``/_sandbox/faults``), never through the connector's look-up logic or the sandbox's state.
+comments, Salesforce's SOQL, HubSpot's search and notes) and the sandbox's control API
+(``/_sandbox/requests``, ``/_sandbox/faults``), never through the connector's look-up logic or
+the sandbox's state.
 The requests the desk sends itself are left out of :meth:`Desk.worker_requests`, so a test
 can read the platform between two runs of a worker and still count only the worker's calls.
 
@@ -88,6 +89,9 @@ class Profile:
     tickets_for: Callable[[Desk, str], list[Ticket]]
     note_in_create: bool  # the note travels in the create (no marker, one comment)
     is_login: Callable[[Logged], bool]
+    # The note is a second call made once the create's answer is in: a create whose answer
+    # is lost leaves the ticket without its note until the retry posts it.
+    note_follows_create: bool = False
 
 
 # --- Zendesk ---------------------------------------------------------------------------
@@ -143,6 +147,41 @@ def _salesforce_lookup(entry: Logged, handoff_id: str) -> bool:
     )
 
 
+# --- HubSpot ---------------------------------------------------------------------------
+
+HUBSPOT_SEARCH = "/crm/v3/objects/tickets/search"
+HUBSPOT_ID_PROPERTY = "baton_handoff_id"
+
+
+def _hubspot_tickets(desk: Desk, external_id: str) -> list[Ticket]:
+    search = {
+        "filterGroups": [
+            {
+                "filters": [
+                    {"propertyName": HUBSPOT_ID_PROPERTY, "operator": "EQ", "value": external_id}
+                ]
+            }
+        ],
+        "properties": [HUBSPOT_ID_PROPERTY],
+        "limit": 10,
+    }
+    tickets = []
+    for ticket in desk.post(HUBSPOT_SEARCH, search)["results"]:
+        links = desk.get(f"/crm/v4/objects/tickets/{ticket['id']}/associations/notes")
+        bodies = [
+            str(
+                desk.get(
+                    f"/crm/v3/objects/notes/{link['toObjectId']}",
+                    params={"properties": "hs_note_body"},
+                )["properties"].get("hs_note_body")
+                or ""
+            )
+            for link in links["results"]
+        ]
+        tickets.append(Ticket(str(ticket["id"]), [(body, True) for body in bodies]))
+    return tickets
+
+
 PROFILES: dict[str, Profile] = {
     "zendesk": Profile(
         create_path=r"^/api/v2/tickets\.json$",
@@ -159,6 +198,19 @@ PROFILES: dict[str, Profile] = {
         tickets_for=_salesforce_tickets,
         note_in_create=False,
         is_login=lambda entry: entry.path.startswith("/services/oauth2/"),
+    ),
+    "hubspot": Profile(
+        create_path=r"^/crm/v3/objects/tickets$",
+        create_method="POST",
+        # A search's filter travels in its body, which the request log does not keep: the
+        # worker searches tickets only to look a handoff's ticket up.
+        is_lookup=lambda entry, _handoff_id: (
+            entry.method == "POST" and entry.path == HUBSPOT_SEARCH
+        ),
+        tickets_for=_hubspot_tickets,
+        note_in_create=False,
+        is_login=lambda entry: False,
+        note_follows_create=True,
     ),
 }
 
@@ -212,8 +264,17 @@ class Desk:
         answer: Json = response.json()
         return answer
 
+    def post(self, path: str, body: Json) -> Json:
+        """A POST on the vendor API with the platform's credentials (HubSpot's search)."""
+        response = self._send("POST", path, json=body, **self._auth())
+        response.raise_for_status()
+        answer: Json = response.json()
+        return answer
+
     def _auth(self) -> dict[str, Any]:
         env = self.sandbox.env
+        if self.platform == "hubspot":
+            return {"headers": {"Authorization": f"Bearer {env['BATON_HUBSPOT_ACCESS_TOKEN']}"}}
         if self.platform == "zendesk":
             return {"auth": (f"{env['BATON_ZENDESK_EMAIL']}/token", env["BATON_ZENDESK_TOKEN"])}
         if self.platform == "salesforce":

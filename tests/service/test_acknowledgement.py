@@ -17,9 +17,10 @@ NOT_RETRIED_BY_HUBSPOT = {400, 401, 403, 404, 405}
 def test_k1_webhooks_are_acknowledged_without_waiting_on_the_platform(
     store: Any, make_harness: Any, fake_source: Any, zendesk_event: Any, signer: Any
 ) -> None:
-    """K1: with every platform API call taking 30 s, 50 concurrent webhooks (1 s client
-    timeout each) all get 2xx, while the inbox processor works in the background; no
-    platform method is called at all. (Timing is printed by
+    """K1: with every platform API call taking 30 s, 50 concurrent webhooks (5 s client
+    timeout each: far under the platform's 30 s, and over what 50 serialized SQLite writes
+    take on a loaded 2-core runner, where 1 s flaked) all get 2xx, while the inbox processor
+    works in the background; no platform method is called at all. (Timing is printed by
     benchmarks/webhook_ack_without_platform.py, never asserted here.)"""
     source = fake_source(platform_delay=30)
     h = make_harness(store, source=source)
@@ -27,7 +28,7 @@ def test_k1_webhooks_are_acknowledged_without_waiting_on_the_platform(
     bodies = [zendesk_event(f"evt-k1-{i}", ticket_id=str(i)) for i in range(50)]
 
     async def send_all(base_url: str) -> list[int]:
-        async with httpx.AsyncClient(base_url=base_url, timeout=1.0) as client:
+        async with httpx.AsyncClient(base_url=base_url, timeout=5.0) as client:
             responses = await asyncio.gather(
                 *(
                     client.post("/webhooks/zendesk", content=body, headers=signer(body))

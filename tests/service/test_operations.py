@@ -50,7 +50,8 @@ def test_metrics_count_results_and_latency(
         assert f'baton_webhooks_received_total{{platform="zendesk",result="{result}"}} 1.0' in text
     for result in ("created", "conflict", "unauthorized"):
         assert f'baton_handoffs_received_total{{result="{result}"}} 1.0' in text
-    assert 'baton_inbox_events_total{platform="zendesk",result="processed"} 1.0' in text
+    # The event names a ticket no handoff is linked to: processed, counted apart.
+    assert 'baton_inbox_events_total{platform="zendesk",result="unlinked"} 1.0' in text
     assert 'baton_webhook_handling_seconds_count{platform="zendesk"} 5.0' in text
 
 

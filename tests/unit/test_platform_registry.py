@@ -74,11 +74,18 @@ def test_an_unknown_platform_names_the_known_ones() -> None:
 
 
 def test_a_plugin_without_a_connector_or_sandbox_says_so() -> None:
-    hubspot = registry().get("hubspot")
-    assert not hubspot.delivers
-    assert not hubspot.has_sandbox
-    with pytest.raises(ConfigError, match="HubSpot has no connector yet"):
-        hubspot.make_connector(None, {})
+    mapping_only = _Named("echodesk")
+    mapping_only.title = "EchoDesk"
+    assert not mapping_only.delivers
+    assert not mapping_only.has_sandbox
+    with pytest.raises(ConfigError, match="EchoDesk has no connector yet"):
+        mapping_only.make_connector(None, {})
+
+
+def test_every_built_in_platform_delivers_and_has_a_sandbox() -> None:
+    for name in BUILT_IN:
+        plugin = registry().get(name)
+        assert (plugin.delivers, plugin.has_sandbox) == (True, True), name
 
 
 def _platform_tokens(path: Path, root: Path = ROOT) -> list[str]:

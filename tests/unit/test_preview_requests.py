@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
+from baton.connectors.hubspot.mapping import upsert_row
 from baton.connectors.zendesk.facts import PRIORITIES, TICKET_TYPES
 from baton.core.catalog import Catalog, load_catalog
 from baton.core.handoff import Handoff, parse_handoff
@@ -133,14 +134,17 @@ def test_salesforce_upsert_and_private_comment(example: Path) -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
-def test_hubspot_upsert_and_note(example: Path) -> None:
+def test_hubspot_ticket_and_note(example: Path) -> None:
     handoff, plan, catalog = _plan("hubspot", example)
-    upsert, note = plan.requests
-    assert (upsert.method, upsert.path) == ("POST", "/crm/v3/objects/tickets/batch/upsert")
-    [item] = upsert.json["inputs"]
-    assert item["id"] == handoff.id
-    assert item["idProperty"] == "baton_handoff_id"
-    props = item["properties"]
+    ticket, note = plan.requests
+    assert (ticket.method, ticket.path) == ("POST", "/crm/v3/objects/tickets")
+    props = ticket.json["properties"]
+    assert props["baton_handoff_id"] == handoff.id
+    assert upsert_row(ticket.json, "baton_handoff_id") == {
+        "id": handoff.id,
+        "idProperty": "baton_handoff_id",
+        "properties": {k: v for k, v in props.items() if k != "baton_handoff_id"},
+    }
     assert all(isinstance(v, str) for v in props.values())
     assert props["hs_ticket_priority"] in _options(catalog, "hs_ticket_priority")
     pipeline = catalog.pipeline(EXPECTED_ROUTES[example.name][2])

@@ -91,7 +91,7 @@ def tags_and_note(platform: Platform, result: Plan) -> tuple[list[str], str]:
     tags_field = str(shipped(platform).tags_field)
     if platform == "salesforce":
         return first[tags_field].split(";"), result.requests[1].json["CommentBody"]
-    properties = first["inputs"][0]["properties"]
+    properties = first["properties"]
     return properties[tags_field].split(";"), result.requests[1].json["properties"]["hs_note_body"]
 
 
@@ -165,7 +165,7 @@ def test_c7_hubspot_tags_and_note_follow_the_policy(
     policy: UnverifiedRequester, authenticated: bool
 ) -> None:
     result = plan("hubspot", policy, claimant(authenticated))
-    properties = result.requests[0].json["inputs"][0]["properties"]
+    properties = result.requests[0].json["properties"]
     assert ADMIN_EMAIL not in properties.values()  # no requester association on HubSpot
     check_tag_and_warning("hubspot", result, policy, authenticated)
 
