@@ -4,7 +4,8 @@ What it measures: ``--tickets`` Baton tickets (``baton_handoff_id`` = a handoff 
 ``--closed-every``-th in the Closed stage) are seeded into a HubSpot sandbox whose clock stands
 still, so all of them share ONE ``hs_lastmodifieddate`` millisecond — the hard case, where the
 connector's keyset cursor can only move through the tie filter
-(``modified = T and hs_object_id > last``). The clock is then moved on a few seconds and the
+(``modified = T and hs_object_id > last``). The clock is then moved past the connector's
+search horizon (``SEARCH_SETTLE_SECONDS``) and the
 real sync runner (``core.sync.run_sync``) drives the real ``HubSpotConnector`` over HTTP against
 the sandbox, into a fresh SQLite store. The sandbox enforces HubSpot's search rules (one sort,
 ``limit`` <= 200, a 400 for a page past 10,000 results), so a sync that pages one query past
@@ -82,6 +83,7 @@ def handoff_index(value: str | None) -> int | None:
 
 def serve(conn: Connection, tickets: int, closed_every: int) -> None:
     """Child process: seed the sandbox, serve it, send its settings, stop when told."""
+    from baton.connectors.hubspot import facts
     from baton.connectors.hubspot.local import LocalHubSpot
     from baton.core.catalog import load_catalog
     from baton.sandbox.clock import ManualClock
@@ -116,7 +118,8 @@ def serve(conn: Connection, tickets: int, closed_every: int) -> None:
             r.properties.get("hs_lastmodifieddate") for r in state.records["tickets"].values()
         }
         ids = sorted(int(r.id) for r in state.records["tickets"].values())
-    clock.advance(5)  # the sync runs a few seconds after the burst of changes
+    # The sync runs once the burst has settled in the search index (the connector's horizon).
+    clock.advance(facts.SEARCH_SETTLE_SECONDS + 5)
     sandbox = HubSpotSandbox(state).start()
     try:
         conn.send(

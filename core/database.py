@@ -6,21 +6,27 @@ upgrade`` report an unreachable database the same way.
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy.exc import SQLAlchemyError
 
+from baton.core.callback_sender import callbacks_configured
 from baton.core.errors import StoreUnavailable
 from baton.core.settings import database_url, masked_url
 from baton.core.store import Store
 
 
 def open_store(url: str | None = None) -> Store:
-    """The store at ``url`` (default ``BATON_DATABASE_URL``), migrated to the newest schema.
+    """The store at ``url`` (default ``BATON_DATABASE_URL``), migrated to the newest schema,
+    writing the callback outbox when ``BATON_CALLBACK_URL`` is set (every process that changes
+    a handoff's state — service, worker, sync, backfill — must, or events go untold).
 
     An unreachable database is StoreUnavailable naming the URL with its password masked and the
     driver's first line of explanation (never a bound parameter).
     """
     url = url or database_url()
     store = Store(url)
+    store.callbacks_enabled = callbacks_configured(os.environ)
     try:
         store.migrate()
     except SQLAlchemyError as exc:

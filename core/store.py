@@ -42,10 +42,12 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from baton.core.callbacks import changes, ticket_created
 from baton.core.disposition import Disposition, latest
 from baton.core.errors import BatonError, ConfigError, IdempotencyConflict
 from baton.core.handoff import Handoff, comparison_digest, load_stored_handoff
 from baton.core.settings import DATABASE_URL_ENV, database_url, masked_url, normalize_database_url
+from baton.core.store_callbacks import CallbackTables
 from baton.core.store_inbox import InboxTables
 from baton.core.tables import (
     ROUTE_CHARS,
@@ -205,7 +207,7 @@ def _release(row: DeliveryRow, state: str, error: str | None = None) -> None:
         row.last_error = _short(error)
 
 
-class Store(InboxTables):
+class Store(InboxTables, CallbackTables):
     """Baton's database. Thread-safe: share one per process."""
 
     def __init__(self, url: str | None = None, **engine_kwargs: Any) -> None:
@@ -403,9 +405,12 @@ class Store(InboxTables):
         """
         with self.session() as session:
             row = self._leased(session, delivery_id, owner)
+            handoff_id, platform = row.handoff_id, row.platform
             _link(session, row, ticket_id, ticket_url, _Routed(route, target, backup))
             _release(row, "delivered")
-            _set_handoff_status(session, row.handoff_id, "delivered")
+            _set_handoff_status(session, handoff_id, "delivered")
+            created = ticket_created(handoff_id, platform, ticket_id, ticket_url, utcnow())
+            self.enqueue_callbacks(session, [created])
 
     def retry_delivery_later(
         self, delivery_id: int, owner: str, *, error: str, at: datetime
@@ -551,13 +556,23 @@ class Store(InboxTables):
             recorded_at=utcnow(),
         )
         with self._writing(session) as s:
+            before = self._current_in(s, d.handoff_id) if self.callbacks_enabled else None
             try:
                 with s.begin_nested():
                     s.add(row)
             except IntegrityError:
                 _enrich(s, d)
                 return False
+            if self.callbacks_enabled and (before is None or d.occurred_at >= before.occurred_at):
+                self.enqueue_callbacks(s, changes(before, d))
         return True
+
+    def _current_in(self, session: Session, handoff_id: str | None) -> Disposition | None:
+        """The handoff's current disposition as the caller's transaction sees it."""
+        if handoff_id is None:
+            return None
+        stmt = select(DispositionRow.data).where(DispositionRow.handoff_id == handoff_id)
+        return latest(Disposition.model_validate_json(data) for data in session.scalars(stmt))
 
     def dispositions(self, handoff_id: str) -> list[Disposition]:
         """A handoff's history, ordered by the platform's timestamp (then arrival)."""

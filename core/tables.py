@@ -40,6 +40,7 @@ NAMING_CONVENTION = {
 HANDOFF_STATUSES = ("received", "delivered", "failed")
 DELIVERY_STATES = ("pending", "leased", "delivered", "dead")
 INBOUND_STATES = ("received", "processed", "failed")
+CALLBACK_STATES = ("pending", "leased", "delivered", "dead")
 ROUTE_CHARS = 256  # a ticket link's route label (a rule name of up to 200, " (backup)")
 TARGET_CHARS = 512  # a ticket link's target label ("group …, agent …")
 
@@ -234,3 +235,32 @@ class VolumeRow(Base):
     updated_at: Mapped[datetime]
 
     __table_args__ = (CheckConstraint("conversations >= 0", name="conversations"),)
+
+
+class CallbackRow(Base):
+    """The callback outbox: one row per change of a handoff's state to tell the agent platform,
+    written in the transaction that made the change; ``seq`` orders a handoff's rows, and
+    ``webhook_id`` is the stable id every attempt of the row carries."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        UniqueConstraint("handoff_id", "seq"),
+        UniqueConstraint("webhook_id"),
+        Index(None, "state", "next_attempt_at"),
+        CheckConstraint(_one_of("state", CALLBACK_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    handoff_id: Mapped[str] = mapped_column(String(128), ForeignKey("handoffs.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(64))
+    webhook_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]

@@ -98,7 +98,13 @@ def serve_in_thread(
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, host=host, port=bound_port, log_level="warning", lifespan=lifespan, http="h11"
+        app,
+        host=host,
+        port=bound_port,
+        log_level="warning",
+        lifespan=lifespan,
+        http="h11",
+        date_header=False,  # a sandbox that sends Date sends its own clock's time
     )
     server = uvicorn.Server(config)
 

@@ -10,6 +10,7 @@ import typer
 
 from baton.webhooks import (
     cli_backfill,
+    cli_callbacks,
     cli_catalog,
     cli_jobs,
     cli_report,
@@ -26,7 +27,15 @@ from baton.webhooks.cli_core import (
     out,
 )
 
-for _module in (cli_backfill, cli_catalog, cli_jobs, cli_report, cli_service, cli_volume):
+for _module in (
+    cli_backfill,
+    cli_callbacks,
+    cli_catalog,
+    cli_jobs,
+    cli_report,
+    cli_service,
+    cli_volume,
+):
     _module.register(app)
 
 

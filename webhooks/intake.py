@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from baton.core.accept import HandoffGate, RedactedCopyInvalid
+from baton.core.callbacks import human_holds_conversation
 from baton.core.disposition import latest
 from baton.core.errors import Problem
 from baton.core.handoff import (
@@ -292,7 +293,8 @@ class HandoffIntake:
         return JSONResponse(document)
 
     def status_document(self, handoff_id: str) -> dict[str, Any] | None:
-        """``{id, platform, status, delivery, ticket, disposition, history}`` or None."""
+        """``{id, platform, status, delivery, ticket, disposition, history,
+        human_holds_conversation}`` or None."""
         with self.store.reading() as session:
             row = session.get(HandoffRow, handoff_id)
             if row is None:
@@ -322,4 +324,6 @@ class HandoffIntake:
             "ticket": None if link is None else _ticket_doc(link),
             "disposition": None if current is None else current.model_dump(mode="json"),
             "history": [d.model_dump(mode="json") for d in history],
+            # Whether a person holds the conversation now: the agent should stay quiet.
+            "human_holds_conversation": human_holds_conversation(link is not None, current),
         }

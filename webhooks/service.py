@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 
 from baton.connectors.base import configured_connector
+from baton.core.callback_sender import CallbackSender, CallbackSettings
 from baton.core.database import open_store
 from baton.core.errors import ConfigError, NotConfigured
 from baton.core.inbox import InboxProcessor
@@ -93,7 +94,8 @@ def build_service(
     ``connectors`` (e.g. pointed at sandboxes) replace those built from ``env``. ``jobs``
     (e.g. the delivery worker) start after the inbox processor and stop before it.
     ``metrics`` is what ``/metrics`` serves (default: new): build delivery workers on its
-    ``metrics.delivery`` so their counts show there.
+    ``metrics.delivery`` so their counts show there. With ``BATON_CALLBACK_URL`` set the
+    store writes the callback outbox and a callback sender runs beside the other jobs.
     Raises ConfigError when no platform is enabled or a mapping or connector cannot load.
     """
     enabled = enabled_connectors(settings, env) if connectors is None else dict(connectors)
@@ -112,6 +114,10 @@ def build_service(
         )
     sources: dict[str, WebhookSource] = dict(enabled.items())
     metrics = metrics if metrics is not None else Metrics()
+    callbacks = CallbackSettings.from_env(os.environ if env is None else env)
+    if callbacks is not None:
+        store.callbacks_enabled = True
+        jobs = [*jobs, CallbackSender(store, callbacks)]
     inbox = InboxProcessor(
         store, sources, retention_days=settings.inbox_retention_days, counter=metrics.inbox
     )

@@ -349,7 +349,7 @@ class HubSpotConnector(Connector):
     def changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
         """Baton's tickets changed after ``cursor`` (S1-S4): search pages past the 10,000 cap,
         then the tickets archived since (see :mod:`.sync`)."""
-        feed = TicketFeed(self.client, self.reading, self.ticket_url, self.page_limit)
+        feed = TicketFeed(self.client, self.reading, self.ticket_url, self.page_limit, self._clock)
         yield from feed.pages(SyncCursor.decode(cursor, since))
 
 

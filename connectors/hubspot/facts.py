@@ -118,6 +118,10 @@ BATCH_MAX_INPUTS: Final = 100  # every batch endpoint ("up to 100 records")
 SEARCH_MAX_LIMIT: Final = 200  # records per search page
 SEARCH_MAX_RESULTS: Final = 10_000  # a query pages through 10,000 results at most; then 400
 SYNC_PAGE_LIMIT: Final = 200
+# Search reads an index that follows writes with a delay: a run reads tickets modified up to
+# HubSpot's own time (the answers' Date header) less this, so that a change indexed late is
+# still ahead of the cursor (UNCONFIRMED: the docs say only that the delay is short).
+SEARCH_SETTLE_SECONDS: Final = 30
 LAST_MODIFIED: Final = "hs_lastmodifieddate"
 OBJECT_ID: Final = "hs_object_id"
 PIPELINE: Final = "hs_pipeline"

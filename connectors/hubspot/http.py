@@ -18,6 +18,7 @@ import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import urllib3
@@ -53,6 +54,7 @@ class LimitedPool(urllib3.PoolManager):
         self.timeout = timeout
         self.requests = 0
         self.remaining: int | None = None  # the last X-HubSpot-RateLimit-Remaining seen
+        self.server_time: datetime | None = None  # the last answer's Date: HubSpot's clock
         self._count_lock = threading.Lock()
 
     def urlopen(  # type: ignore[override]
@@ -75,6 +77,7 @@ class LimitedPool(urllib3.PoolManager):
         remaining = response.headers.get(facts.HEADER_REMAINING)
         if remaining is not None and remaining.strip().isdigit():
             self.remaining = int(remaining)
+        self.server_time = _http_date(response.headers.get("Date")) or self.server_time
         return response
 
 
@@ -222,6 +225,16 @@ def error_names(body: Any) -> list[str]:
             if isinstance(item, dict) and isinstance(item.get("name"), str):
                 names.append(item["name"])
     return names
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.utcoffset() is not None else None
 
 
 def _document(body: Any) -> dict[str, Any]:

@@ -8,7 +8,10 @@ and every query asks for what lies after it::
     sorts: [modified ascending]
 
 Ties on ``hs_lastmodifieddate`` (thousands of tickets touched in one millisecond by a bulk
-edit) are broken by that second filter group, not by a second sort. Before a query's paging
+edit) are broken by that second filter group, not by a second sort. Search follows writes
+with a delay, so a run reads only what was modified up to HubSpot's own time (an answer's
+``Date``, read first) less ``SEARCH_SETTLE_SECONDS``: a change indexed late is still ahead of
+the cursor at the next run. Before a query's paging
 would pass the cap, the query starts again from the cursor (``after`` back to none). A
 ticket's dispositions come with its owner and stage history from one batch read per 100
 Baton tickets. Archived tickets never match a search: the run's last page adds the recycle
@@ -76,25 +79,21 @@ class SyncCursor:
         return SyncCursor(modified_ms, object_id, self.archived_ms)
 
 
-def search_body(cursor: SyncCursor, properties: list[str], limit: int, after: str | None) -> Any:
-    """The search request for the tickets after ``cursor``."""
-    later = {
-        "filters": [
-            {
-                "propertyName": facts.LAST_MODIFIED,
-                "operator": "GT",
-                "value": str(cursor.modified_ms),
-            }
-        ]
-    }
+def search_body(
+    cursor: SyncCursor, upper_ms: int, properties: list[str], limit: int, after: str | None
+) -> Any:
+    """The search request for the tickets after ``cursor``, modified by ``upper_ms``."""
+
+    def modified(operator: str, value: int) -> dict[str, str]:
+        return {"propertyName": facts.LAST_MODIFIED, "operator": operator, "value": str(value)}
+
+    settled = modified("LTE", upper_ms)
+    later = {"filters": [modified("GT", cursor.modified_ms), settled]}
     ties = {
         "filters": [
-            {
-                "propertyName": facts.LAST_MODIFIED,
-                "operator": "EQ",
-                "value": str(cursor.modified_ms),
-            },
+            modified("EQ", cursor.modified_ms),
             {"propertyName": facts.OBJECT_ID, "operator": "GT", "value": str(cursor.object_id)},
+            settled,
         ]
     }
     return PublicObjectSearchRequest(
@@ -110,23 +109,30 @@ class TicketFeed:
     """One sync run's pages (see the module docstring)."""
 
     def __init__(
-        self, client: HubSpotClient, reading: TicketReading, ticket_url: TicketUrl, page_limit: int
+        self,
+        client: HubSpotClient,
+        reading: TicketReading,
+        ticket_url: TicketUrl,
+        page_limit: int,
+        clock: Callable[[], datetime],
     ) -> None:
         self.client = client
         self.reading = reading
         self.ticket_url = ticket_url
         self.page_limit = page_limit
+        self.clock = clock
 
     def pages(self, cursor: SyncCursor) -> Iterator[ChangePage]:
         """Search pages after ``cursor``; the last one also carries the tickets archived since
         the last run and is ``done``."""
         search = self.client.sdk.crm.tickets.search_api
         properties = self.reading.properties()
+        upper_ms = epoch_ms(self._hubspot_now()) - facts.SEARCH_SETTLE_SECONDS * 1000
         while True:
             start, after = cursor, None  # one query's filter stays fixed while it pages
             while True:
                 limit = max(1, min(self.page_limit, facts.SEARCH_MAX_LIMIT))
-                body = search_body(start, properties, limit, after)
+                body = search_body(start, upper_ms, properties, limit, after)
                 page = self.client.call(
                     partial(search.do_search, public_object_search_request=body)
                 )
@@ -141,6 +147,12 @@ class TicketFeed:
                 if int(next_after) + limit > facts.SEARCH_MAX_RESULTS:
                     break  # the cap is near: a new query from the cursor
                 after = str(next_after)
+
+    def _hubspot_now(self) -> datetime:
+        """HubSpot's clock: the Date of an answer read now (one small read), else ours."""
+        basic = self.client.sdk.crm.tickets.basic_api
+        self.client.call(partial(basic.get_page, limit=1, properties=[facts.OBJECT_ID]))
+        return self.client.pool.server_time or self.clock()
 
     def _last(self, tickets: list[Any], cursor: SyncCursor) -> ChangePage:
         page = self._page(tickets, cursor)

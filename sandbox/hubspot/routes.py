@@ -8,6 +8,7 @@ these layers: ``ControlPlane`` → request log → faults → the routes.
 
 from __future__ import annotations
 
+from email.utils import format_datetime
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -47,11 +48,13 @@ def create_app(state: HubSpotState) -> FastAPI:
 
     @app.api_route("/crm/{rest:path}", methods=_METHODS)
     async def crm(rest: str, request: Request) -> Response:
+        date = {"Date": format_datetime(state.clock(), usegmt=True)}  # HTTP/1.1 §7.1.1.2
         try:
             state.check_token(request.headers.get("authorization"))
         except HubSpotError as exc:
-            return respond(exc.status, exc.body)
+            return respond(exc.status, exc.body, date)
         limited, headers = state.limits.hit(api.is_search(request.method, request.url.path))
+        headers = {**headers, **date}
         if limited is not None:
             return respond(limited.status, limited.body, headers)
         query: dict[str, list[str]] = {}

@@ -269,8 +269,9 @@ class HubSpotHarness:
         self.clock.advance(seconds)
 
     def settle(self) -> None:
-        """The sandbox's search hides no recent change: a second is enough."""
-        self.clock.advance(1)
+        """Past the connector's search horizon (it reads what was modified up to HubSpot's
+        time less ``SEARCH_SETTLE_SECONDS``)."""
+        self.clock.advance(facts.SEARCH_SETTLE_SECONDS + 1)
 
     def inject_empty_export_page(self, resume_page_size: int) -> None:
         """An empty search answer that is not the last (``paging.next.after`` 0), and the

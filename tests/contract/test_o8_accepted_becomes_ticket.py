@@ -29,7 +29,7 @@ from baton.webhooks.settings import ServiceSettings
 from tests.contract.harness import Harness
 
 API_KEY = "o8-api-key-0123456789"
-EXAMPLES = {"sqlite": 300, "postgresql": 100}  # per platform: four platforms share the budget
+EXAMPLES = {"sqlite": 200, "postgresql": 100}  # per platform: four platforms share the budget
 REFUSALS = {413, 415, 422}
 
 

@@ -55,6 +55,7 @@ def test_status_document(db_harness: Any, handoff_doc: Any) -> None:
     assert doc["delivery"]["last_error"] is None
     assert doc["delivery"]["next_attempt_at"]
     assert (doc["ticket"], doc["disposition"], doc["history"]) == (None, None, [])
+    assert doc["human_holds_conversation"] is False  # no ticket yet: the agent still holds it
 
 
 def test_unknown_handoff_is_404(harness: Any) -> None:
