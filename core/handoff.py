@@ -235,6 +235,15 @@ class ActionTaken(_Model):
     at: AwareDatetime | None = None
 
 
+class KnowledgeArticle(_Model):
+    """An article the AI consulted, for the human to read too."""
+
+    title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2_048)] = Field(
+        description="Where it is; a note links it only when it is an http(s) URL."
+    )
+
+
 class Routing(_Model):
     """Hints from the agent; the mapping's routing rules decide."""
 
@@ -269,6 +278,12 @@ class Handoff(_Model):
         default_factory=list, max_length=50
     )
     facts: dict[FactKey, FactValue] = Field(default_factory=dict, max_length=100)
+    suggested_reply: Annotated[str, StringConstraints(max_length=5_000)] | None = Field(
+        default=None, description="A draft reply to the customer the human may send."
+    )
+    knowledge: list[KnowledgeArticle] = Field(
+        default_factory=list, max_length=10, description="Up to 10 articles the AI consulted."
+    )
     routing: Routing = Field(default_factory=Routing)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     destination: Platform | None = None

@@ -62,6 +62,8 @@ BASE: dict[str, Any] = {
     "actions_taken": [{"action": "looked up order", "outcome": "found"}],
     "next_steps": ["call back"],
     "facts": {"order": "A-1"},
+    "suggested_reply": "We have refunded you.",
+    "knowledge": [{"title": "Refunds", "url": "https://kb.example.com/refunds"}],
     "routing": {"queue": "Billing", "skills": ["billing"], "assignee": "Maya", "language": "en"},
     "tags": ["refund"],
     "metadata": {"source": {"nested": ["x"]}},
