@@ -145,8 +145,7 @@ class CallbackSender:
             if error is None:
                 self.store.callback_delivered(callback.id, self.owner, at=now)
                 return
-            first = self._first_attempt_at(callback, now)
-            dead = now - first >= GIVE_UP_AFTER
+            dead = now - callback.created_at >= GIVE_UP_AFTER
             at = now + timedelta(seconds=self.settings.backoff(callback.attempts))
             self.store.retry_callback_later(callback.id, self.owner, error=error, at=at, dead=dead)
             log.warning(
@@ -158,12 +157,6 @@ class CallbackSender:
             )
         except LeaseLost:
             log.warning("callback.lease_lost id=%d", callback.id)
-
-    def _first_attempt_at(self, callback: ClaimedCallback, now: datetime) -> datetime:
-        for view in self.store.callbacks_of(callback.handoff_id):
-            if view.id == callback.id:
-                return view.created_at
-        return now
 
     # --- the thread ---------------------------------------------------------------------
 

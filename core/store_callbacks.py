@@ -36,6 +36,7 @@ class ClaimedCallback:
     webhook_id: str
     payload: str
     attempts: int
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -78,17 +79,25 @@ class CallbackTables:
         if not self.callbacks_enabled:
             return
         now = utcnow()
+        last: dict[str, int] = {}
         for event in events:
-            # The handoff's row, locked: two writers telling one handoff's changes at once
-            # (the inbox and a sync run) take their turns, so ``seq`` follows the commits.
-            session.get(HandoffRow, event.handoff_id, with_for_update=True)
-            last = session.scalar(
-                select(func.max(CallbackRow.seq)).where(CallbackRow.handoff_id == event.handoff_id)
-            )
+            if event.handoff_id not in last:
+                # The handoff's row, locked: two writers telling one handoff's changes at once
+                # (the inbox and a sync run) take their turns, so ``seq`` follows the commits.
+                session.get(HandoffRow, event.handoff_id, with_for_update=True)
+                last[event.handoff_id] = (
+                    session.scalar(
+                        select(func.max(CallbackRow.seq)).where(
+                            CallbackRow.handoff_id == event.handoff_id
+                        )
+                    )
+                    or 0
+                )
+            last[event.handoff_id] += 1
             session.add(
                 CallbackRow(
                     handoff_id=event.handoff_id,
-                    seq=(last or 0) + 1,
+                    seq=last[event.handoff_id],
                     event_type=event.type,
                     webhook_id=f"msg_{uuid.uuid4().hex}",
                     payload=event.payload(),
@@ -98,7 +107,7 @@ class CallbackTables:
                     created_at=now,
                 )
             )
-            session.flush()
+        session.flush()
 
     def claim_callbacks(
         self, owner: str, *, limit: int, now: datetime, lease: timedelta
@@ -141,6 +150,7 @@ class CallbackTables:
                         row.webhook_id,
                         row.payload,
                         row.attempts,
+                        row.created_at,
                     )
                 )
             return claimed

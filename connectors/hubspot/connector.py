@@ -161,7 +161,7 @@ class HubSpotConnector(Connector):
         if ref is not None:
             ticket_id, created = ref.ticket_id, False
         else:
-            ticket_id, created = self._upsert(handoff, plan)
+            ticket_id, created = self._upsert(plan)
         if contact:
             self.associate_contact(ticket_id, contact)
         post_note_once(
@@ -190,7 +190,7 @@ class HubSpotConnector(Connector):
             )
         return self._ref(ticket_id, plan, created=False, backup=backup)
 
-    def _upsert(self, handoff: Handoff, plan: Plan) -> tuple[str, bool]:
+    def _upsert(self, plan: Plan) -> tuple[str, bool]:
         batch = self.client.sdk.crm.tickets.batch_api
         row = upsert_row(plan.requests[0].json, self.reading.id_property)
         body = BatchInputSimplePublicObjectBatchInputUpsert(inputs=[row])

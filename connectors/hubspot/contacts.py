@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Any
 
 from hubspot.crm.contacts import (
     BatchInputSimplePublicObjectBatchInputForCreate,
@@ -92,12 +93,9 @@ class ContactBook:
             limit=facts.SEARCH_MAX_LIMIT,
         )
         self.lookups += 1
-        page = self.client.call(lambda: search.do_search(public_object_search_request=body))
-        return {
-            str((c.properties or {}).get("email") or "").casefold(): str(c.id)
-            for c in page.results or []
-            if (c.properties or {}).get("email")
-        }
+        return _by_email(
+            self.client.call(lambda: search.do_search(public_object_search_request=body))
+        )
 
     def _create_many(self, emails: list[str]) -> dict[str, str]:
         batch = self.client.sdk.crm.contacts.batch_api
@@ -109,11 +107,7 @@ class ContactBook:
             answer = self.client.call(lambda: batch.create(body))
         except IdempotencyConflict:
             return {}  # some exist already: the caller looks the rest up one by one
-        return {
-            str((c.properties or {}).get("email") or "").casefold(): str(c.id)
-            for c in answer.results or []
-            if (c.properties or {}).get("email")
-        }
+        return _by_email(answer)
 
     def _search(self, email: str) -> str | None:
         search = self.client.sdk.crm.contacts.search_api
@@ -134,3 +128,12 @@ class ContactBook:
         self.lookups += 1
         body = SimplePublicObjectInputForCreate(properties={"email": email})
         return str(self.client.call(lambda: basic.create(body)).id)
+
+
+def _by_email(answer: Any) -> dict[str, str]:
+    """A search or batch answer's contacts: id by casefolded email."""
+    return {
+        str(c.properties["email"]).casefold(): str(c.id)
+        for c in answer.results or []
+        if (c.properties or {}).get("email")
+    }

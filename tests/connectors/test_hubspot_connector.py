@@ -14,15 +14,17 @@ from baton.core.errors import IdempotencyConflict, TargetRefused
 from baton.core.mapping.note import carries_note_marker
 from baton.sandbox.hubspot import HubSpotState
 from tests.contract.helpers import new_handoff
-from tests.support.hubspot_portal import Portal, customer, plain, running_portal
-
-TICKETS = r"^/crm/v3/objects/tickets$"
-NOTES = r"^/crm/v3/objects/notes$"
-SEARCH = r"^/crm/v3/objects/tickets/search$"
-CONTACT_SEARCH = "/crm/v3/objects/contacts/search"
-CONTACTS = "/crm/v3/objects/contacts"
-BACKUP_LABEL = "pipeline Support Pipeline / New"
-MAYA = "81000001"  # the owner the shipped mapping's VIP rule routes to
+from tests.support.hubspot_portal import (
+    BACKUP_LABEL,
+    CONTACT_SEARCH,
+    CONTACTS,
+    MAYA,
+    NOTES,
+    Portal,
+    customer,
+    plain,
+    running_portal,
+)
 
 
 @pytest.fixture

@@ -12,15 +12,16 @@ import pytest
 
 from baton.core.errors import AccessDenied, RetryableError
 from baton.sandbox.faults import Fault
-from tests.support.hubspot_portal import Portal, plain, running_portal
-
-TICKETS = r"^/crm/v3/objects/tickets$"
-NOTES = r"^/crm/v3/objects/notes$"
-SEARCH = r"^/crm/v3/objects/tickets/search$"
-CONTACT_SEARCH = "/crm/v3/objects/contacts/search"
-CONTACTS = "/crm/v3/objects/contacts"
-BACKUP_LABEL = "pipeline Support Pipeline / New"
-MAYA = "81000001"  # the owner the shipped mapping's VIP rule routes to
+from tests.support.hubspot_portal import (
+    CONTACT_SEARCH,
+    CONTACTS,
+    NOTES,
+    SEARCH,
+    TICKETS,
+    Portal,
+    plain,
+    running_portal,
+)
 
 
 @pytest.fixture

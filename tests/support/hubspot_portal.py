@@ -19,7 +19,15 @@ from baton.sandbox.hubspot import HubSpotSandbox, HubSpotState
 from tests.contract.helpers import new_handoff
 from tests.support.paths import MAPPINGS
 
-SEARCH = "/crm/v3/objects/tickets/search"
+SEARCH_PATH = "/crm/v3/objects/tickets/search"
+# Request-log patterns and names the connector's tests share.
+TICKETS = r"^/crm/v3/objects/tickets$"
+NOTES = r"^/crm/v3/objects/notes$"
+SEARCH = r"^/crm/v3/objects/tickets/search$"
+CONTACT_SEARCH = "/crm/v3/objects/contacts/search"
+CONTACTS = "/crm/v3/objects/contacts"
+BACKUP_LABEL = "pipeline Support Pipeline / New"
+MAYA = "81000001"  # the owner the shipped mapping's VIP rule routes to
 
 
 @dataclass
@@ -54,7 +62,7 @@ class Portal:
         return [
             e.status
             for e in self.state.request_log.entries()
-            if e.method == "POST" and e.path == SEARCH
+            if e.method == "POST" and e.path == SEARCH_PATH
         ]
 
     def tickets(self, handoff_id: str) -> list[str]:
