@@ -21,6 +21,16 @@ PACKAGES := core connectors webhooks sandbox
 .build/baton: Makefile
 	mkdir -p .build/baton
 	for p in $(PACKAGES); do ln -sfn ../../$$p .build/baton/$$p; done
+	ln -sfn ../../webhooks/client .build/baton/client  # baton.client lives under webhooks/
+	touch $@
+
+# The agent recipes (examples/agents/) run in a virtualenv of their own: the frameworks they use
+# (OpenAI Agents SDK, LangGraph) are not Baton's dependencies. Rebuilt when either file changes.
+AGENTS_VENV := .venv-agents
+$(AGENTS_VENV)/.installed: pyproject.toml examples/agents/requirements.txt
+	python3 -m venv $(AGENTS_VENV)
+	$(AGENTS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AGENTS_VENV)/bin/python -m pip install --quiet -e . -r examples/agents/requirements.txt
 	touch $@
 
 .PHONY: demo test lint schema wheel-check chromium report-screenshot
@@ -39,8 +49,8 @@ wheel-check: $(VENV)/.run-installed
 chromium:
 	bash .ci/install-chromium
 
-test: lint wheel-check chromium
-	$(VENV)/bin/pytest
+test: lint wheel-check chromium $(AGENTS_VENV)/.installed
+	$(VENV)/bin/pytest -n auto
 
 # Regenerate docs/report-screenshot.png (README.md shows it) from a realistic month.
 report-screenshot: $(VENV)/.dev-installed chromium

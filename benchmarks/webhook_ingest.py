@@ -11,24 +11,38 @@ scheme and a current timestamp, are POSTed to
   200 ``{"received": 1}``,
 
 both served by uvicorn in a thread (``sandbox.server.serve_in_thread``). The load comes from
-``--clients`` threads with keep-alive httpx clients in a separate process, so the sender
-does not compete with the server for this process's GIL; it first sends ``--warmup``
-webhooks, then the timed ones. Only the acknowledgement path is measured: the inbox
-processor is not running (the app's lifespan, which starts it, is off in
-``serve_in_thread``), and the service logs at WARNING.
+a separate process, so the sender does not compete with the server for this process's GIL.
+Each server gets two runs:
+
+* **max throughput** (closed loop): ``--clients`` threads with keep-alive httpx clients send
+  ``--warmup`` webhooks, then the timed ones, each thread as fast as answers come back;
+  ``--rounds`` times, Baton and bare in turns (both servers up at once), the median round
+  of each reported;
+* **fixed offered load** (open loop): ``--paced`` webhooks sent on a schedule of ``--rate``
+  per second (request *i* is due at start + *i* / rate) from a pool of ``PACED_THREADS``
+  keep-alive clients; each latency is measured from the request's *scheduled* time, so a
+  stall that delays later sends shows up in their latencies instead of being hidden.
+
+Only the acknowledgement path is measured: the inbox processor is not running (the app's
+lifespan, which starts it, is off in ``serve_in_thread``), and the service logs at WARNING.
 
 How to read the output: per database, ``webhooks/s`` is timed webhooks ÷ wall time, and
 p50/p99 are per-request latencies seen by the sender; ``ratio`` is Baton ÷ bare (rate: the
-share of a bare endpoint's throughput Baton keeps; p99: how many times slower its tail is).
-``inbox`` must equal the number sent (every timed webhook verified and stored once).
+share of a bare endpoint's throughput Baton keeps, goal ≥ 0.7; p99: how many times slower its
+tail is). The fixed-load table gives the achieved send rate and p50/p99/max from the scheduled
+time (goal for Baton's p99 at 100/s: < 20 ms). ``inbox`` must equal the number sent (every
+timed and paced webhook verified and stored once). The machine is shared and has few cores:
+compare Baton with bare within one run rather than across runs.
 
     .venv/bin/python benchmarks/webhook_ingest.py [--database sqlite|postgres] [--webhooks N]
+        [--rounds 3] [--rate 100] [--paced N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -63,6 +77,7 @@ SECRET = "benchmark-webhook-signing-secret"  # noqa: S105 - a local benchmark's 
 PATH = "/webhooks/zendesk"
 SIGNATURE = "X-Zendesk-Webhook-Signature"
 TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
+PACED_THREADS = 16  # enough that sends at 100/s never wait for a free client
 
 
 @dataclass
@@ -105,6 +120,17 @@ def event_bodies(count: int) -> list[bytes]:
 # ----------------------------------------------------------------- the sender (child process)
 
 
+def _post(client: httpx.Client, url: str, body: bytes) -> int:
+    """POST one freshly signed Zendesk webhook; its status."""
+    timestamp = zendesk_timestamp(datetime.now(UTC))
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE: zendesk_signature(SECRET, timestamp, body),
+        TIMESTAMP: timestamp,
+    }
+    return client.post(url, content=body, headers=headers).status_code
+
+
 def send_all(
     url: str, bodies: list[bytes], clients: int, warmup: int
 ) -> tuple[float, list[float], dict[int, int]]:
@@ -112,13 +138,7 @@ def send_all(
     (wall seconds, latencies in seconds, count per status) of the timed ones."""
 
     def post(client: httpx.Client, body: bytes) -> int:
-        timestamp = zendesk_timestamp(datetime.now(UTC))
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE: zendesk_signature(SECRET, timestamp, body),
-            TIMESTAMP: timestamp,
-        }
-        return client.post(url, content=body, headers=headers).status_code
+        return _post(client, url, body)
 
     def run(batch: list[bytes], latencies: list[float], statuses: Counter[int]) -> None:
         lock = threading.Lock()
@@ -152,6 +172,53 @@ def send_all(
     return time.perf_counter() - started, latencies, dict(statuses)
 
 
+def send_paced(
+    url: str, bodies: list[bytes], rate: float
+) -> tuple[float, list[float], dict[int, int]]:
+    """POST ``bodies`` to ``url`` on a fixed schedule of ``rate`` per second (open loop):
+    (wall seconds, latencies in seconds from each request's scheduled time, count per status).
+    The first ``PACED_THREADS`` bodies are untimed: each client connects with one of them
+    before the schedule starts, so no connection or thread start-up is measured."""
+    warmup, timed = bodies[:PACED_THREADS], bodies[PACED_THREADS:]
+    lock = threading.Lock()
+    position = iter(range(len(timed)))
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    clients = [httpx.Client(timeout=30) for _ in range(PACED_THREADS)]
+    for client, body in zip(clients, warmup, strict=True):
+        _post(client, url, body)
+    ready = threading.Barrier(PACED_THREADS + 1)
+    start = 0.0
+
+    def worker(client: httpx.Client) -> None:
+        ready.wait()
+        while True:
+            with lock:
+                index = next(position, None)
+            if index is None:
+                return
+            due = start + index / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            status = _post(client, url, timed[index])
+            elapsed = time.perf_counter() - due
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] += 1
+
+    threads = [threading.Thread(target=worker, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    start = time.perf_counter() + 0.05
+    ready.wait()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
+    return time.perf_counter() - start, latencies, dict(statuses)
+
+
 # ----------------------------------------------------------------- the servers
 
 
@@ -167,10 +234,29 @@ def bare_app() -> FastAPI:
     return app
 
 
-def measure_baton(
-    database: str, bodies: list[bytes], args: argparse.Namespace, sender: ProcessPoolExecutor
-) -> tuple[Result, int]:
-    """Baton's receiver on a fresh ``database``: the sender's result and new inbox rows."""
+@dataclass
+class Measured:
+    """One database's runs: full-speed rounds (Baton's and bare's, taken in turns) and the
+    fixed-load run of each; ``stored`` is Baton's new inbox rows beyond the untimed ones."""
+
+    baton: list[Result]
+    bare: list[Result]
+    baton_paced: Result
+    bare_paced: Result
+    stored: int
+
+
+def measure(
+    database: str,
+    rounds: list[list[bytes]],
+    paced: list[bytes],
+    args: argparse.Namespace,
+    sender: ProcessPoolExecutor,
+) -> Measured:
+    """Baton's receiver on a fresh ``database`` and the bare endpoint, both serving at once:
+    one full-speed run of each per round, in turns (so a burst of load from elsewhere on the
+    machine hits both alike), then each at the fixed load (``paced`` bodies, the first
+    ``PACED_THREADS`` untimed). Each round's bodies are new events for Baton."""
     env = {
         "BATON_ZENDESK_URL": "http://127.0.0.1:9",  # never called: receivers do not call out
         "BATON_ZENDESK_SUBDOMAIN": "baton-bench",
@@ -188,20 +274,18 @@ def measure_baton(
     )
     with isolated_store(database) as store:
         service = build_service(settings, store, connectors={"zendesk": connector})
-        with serve_in_thread(service.app) as server:
+        with serve_in_thread(service.app) as baton, serve_in_thread(bare_app()) as bare:
             before = store.table_counts()["inbound_events"]
-            result = load(server.base_url, bodies, args, sender)
-            stored = store.table_counts()["inbound_events"] - before - args.warmup
+            baton_runs, bare_runs = [], []
+            for bodies in rounds:
+                baton_runs.append(load(baton.base_url, bodies, args, sender))
+                bare_runs.append(load(bare.base_url, bodies, args, sender))
+            baton_paced = load_paced(baton.base_url, paced, args, sender)
+            bare_paced = load_paced(bare.base_url, paced, args, sender)
+            untimed = args.warmup * len(rounds) + PACED_THREADS
+            stored = store.table_counts()["inbound_events"] - before - untimed
         connector.close()
-    return result, stored
-
-
-def measure_bare(
-    bodies: list[bytes], args: argparse.Namespace, sender: ProcessPoolExecutor
-) -> Result:
-    """The bare endpoint under the same load."""
-    with serve_in_thread(bare_app()) as server:
-        return load(server.base_url, bodies, args, sender)
+    return Measured(baton_runs, bare_runs, baton_paced, bare_paced, stored)
 
 
 def load(
@@ -213,49 +297,104 @@ def load(
     return Result(wall, latencies, Counter(statuses))
 
 
-def report(database: str, baton: Result, bare: Result, stored: int, sent: int) -> bool:
-    """Print one database's figures; True when every timed webhook was stored once."""
+def load_paced(
+    base_url: str, bodies: list[bytes], args: argparse.Namespace, sender: ProcessPoolExecutor
+) -> Result:
+    """Run :func:`send_paced` against ``base_url``."""
+    future = sender.submit(send_paced, base_url + PATH, bodies, args.rate)
+    wall, latencies, statuses = future.result()
+    return Result(wall, latencies, Counter(statuses))
+
+
+def _median(runs: list[Result]) -> Result:
+    return sorted(runs, key=lambda r: r.rate)[len(runs) // 2]
+
+
+def report(database: str, m: Measured, sent: int, rate: float) -> bool:
+    """Print one database's figures (full speed: the median round of each, then fixed load);
+    True when every timed and paced webhook got 200 and was stored once."""
+    baton, bare = _median(m.baton), _median(m.bare)
+    baton_paced, bare_paced, stored = m.baton_paced, m.bare_paced, m.stored
     print(f"\n== {database}: {database_facts(database)}")
     print(f"{'':8}{'webhooks/s':>12}{'p50 ms':>10}{'p99 ms':>10}  statuses")
     for name, r in (("baton", baton), ("bare", bare)):
         print(f"{name:8}{r.rate:12.0f}{r.p(0.50):10.2f}{r.p(0.99):10.2f}  {dict(r.statuses)}")
+    for name, runs in (("baton", m.baton), ("bare", m.bare)):
+        print(f"{name:8}rounds: {' '.join(f'{r.rate:.0f}/s' for r in runs)} (median shown)")
     print(
         f"ratio   rate {baton.rate / bare.rate:.2f} of bare, "
         f"p50 {baton.p(0.50) / bare.p(0.50):.1f}x, p99 {baton.p(0.99) / bare.p(0.99):.1f}x bare"
     )
-    ok = stored == sent and baton.statuses == Counter({200: sent})
-    print(f"inbox   {stored} new rows for {sent} webhooks sent: {'ok' if ok else 'MISMATCH'}")
+    print(
+        f"at a fixed offered load of {rate:g} webhooks/s "
+        "(open loop, latency from the scheduled send time):"
+    )
+    print(f"{'':8}{'sent/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}  statuses")
+    for name, r in (("baton", baton_paced), ("bare", bare_paced)):
+        print(
+            f"{name:8}{r.rate:12.0f}{r.p(0.50):10.2f}{r.p(0.99):10.2f}{r.p(1.0):10.2f}"
+            f"  {dict(r.statuses)}"
+        )
+    paced = len(baton_paced.latencies)
+    total = sent * len(m.baton) + paced
+    ok = (
+        stored == total
+        and all(r.statuses == Counter({200: sent}) for r in m.baton)
+        and baton_paced.statuses == Counter({200: paced})
+    )
+    verdict = "ok" if ok else "MISMATCH"
+    print(f"inbox   {stored} new rows for {total} webhooks sent: {verdict}")
     return ok
 
 
 def load_options(
-    description: str, argv: list[str] | None, *, webhooks: int, warmup: int
+    description: str,
+    argv: list[str] | None,
+    *,
+    webhooks: int,
+    warmup: int,
+    paced: int | None = None,
 ) -> argparse.Namespace:
-    """The command line of a webhook load benchmark: sizes, sender threads, database."""
+    """The command line of a webhook load benchmark: sizes, sender threads, database; with
+    ``paced``, the fixed-load run's size and ``--rate`` too."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--webhooks", type=int, default=webhooks, help="timed webhooks per run")
     parser.add_argument("--warmup", type=int, default=warmup, help="untimed webhooks first")
     parser.add_argument("--clients", type=int, default=8, help="sender threads (keep-alive)")
     parser.add_argument("--database", choices=DATABASES, help="only this database")
-    return parser.parse_args(argv)
+    if paced is not None:
+        parser.add_argument("--paced", type=int, default=paced, help="webhooks at fixed load")
+        parser.add_argument("--rate", type=float, default=100.0, help="fixed load, per second")
+        parser.add_argument("--rounds", type=int, default=3, help="full-speed runs of each")
+    args = parser.parse_args(argv)
+    for name in ("webhooks", "paced", "rate", "rounds"):
+        if getattr(args, name, 1) <= 0:
+            parser.error(f"--{name} must be positive")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = load_options(__doc__.split("\n\n")[0], argv, webhooks=2000, warmup=200)
+    args = load_options(__doc__.split("\n\n")[0], argv, webhooks=2000, warmup=200, paced=1000)
 
     print(machine_facts())
     print(
-        f"{args.webhooks} timed webhooks after {args.warmup} warm-up ones, {args.clients} "
-        "sender threads in a separate process; uvicorn (h11) in a thread of this process"
+        f"{args.rounds} rounds of {args.webhooks} timed webhooks after {args.warmup} warm-up "
+        f"ones, {args.clients} sender threads, Baton and bare in turns; then {args.paced} at "
+        f"{args.rate:g}/s on a schedule; the sender in a separate process; uvicorn (h11) in a "
+        "thread of this process"
     )
-    bodies = event_bodies(args.warmup + args.webhooks)
-    print(f"bodies: {min(map(len, bodies))}-{max(map(len, bodies))} bytes")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    size = args.warmup + args.webhooks
+    everything = event_bodies(size * args.rounds + PACED_THREADS + args.paced)
+    rounds = [everything[i * size : (i + 1) * size] for i in range(args.rounds)]
+    paced = everything[size * args.rounds :]
+    print(f"bodies: {min(map(len, everything))}-{max(map(len, everything))} bytes")
     ok = True
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as sender:
         for database in usable_databases(args.database):
-            baton, stored = measure_baton(database, bodies, args, sender)
-            bare = measure_bare(bodies, args, sender)
-            ok &= report(database, baton, bare, stored, args.webhooks)
+            measured = measure(database, rounds, paced, args, sender)
+            ok &= report(database, measured, args.webhooks, args.rate)
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0 if ok else 1
 
 

@@ -31,6 +31,14 @@ def positive_setting(env: Mapping[str, str], name: str, default: float) -> float
     return value
 
 
+def int_header(headers: Mapping[str, str] | None, name: str) -> int | None:
+    """A header holding a whole number (``X-Rate-Limit-Remaining: 699``), or None when it is
+    missing or holds anything else."""
+    raw = (headers.get(name) if headers is not None else None) or ""
+    raw = raw.strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
 def transport_failure(failure: BaseException, platform: str) -> PlatformError:
     """A failure with no response (RELIABILITY O6): a timeout or a broken connection may
     succeed when tried again; anything else the HTTP layer raised will not."""

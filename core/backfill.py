@@ -27,6 +27,7 @@ from baton.core.accept import HandoffGate
 from baton.core.errors import AccessDenied, BatonError, PlatformError, Problem
 from baton.core.handoff import Handoff, load_stored_handoff
 from baton.core.ports import TicketCreator, TicketRef
+from baton.core.ratelimit import yields_to_deliveries
 from baton.core.store import ClaimedDelivery, LeaseLost, Store
 
 DEFAULT_CHUNK = 200
@@ -101,10 +102,12 @@ class Backfill:
         self.chunk = max(1, min(chunk or bulk, bulk))
         self.clock = clock
 
+    @yields_to_deliveries
     def run(
         self, lines: Iterable[tuple[int, str]], progress: Callable[[int], None] = lambda _: None
     ) -> BackfillSummary:
-        """Backfill every numbered line; ``progress(n)`` after each chunk of ``n`` lines."""
+        """Backfill every numbered line; ``progress(n)`` after each chunk of ``n`` lines. Its
+        requests yield to deliveries (:func:`core.ratelimit.background`)."""
         summary = BackfillSummary()
         iterator = iter(lines)
         while batch := list(islice(iterator, self.chunk)):

@@ -9,14 +9,18 @@ told twice by Baton's own doing):
                                   customer
 ``ticket.assigned``               a person now owns it (the assignee changed)
 ``ticket.transferred``            it moved to another group, queue or pipeline
+``ticket.replied``                a person's PUBLIC reply (redacted, at most 4,000
+                                  characters), for the agent to relay to the customer; once
+                                  per reply, whether a webhook or a sync run saw it first
 ``ticket.resolved``               it was resolved (with CSAT when the platform gave one)
 ``ticket.reopened``               the customer came back after it was resolved
 ``conversation.returned``         the human stretch is over (resolved, deleted or merged):
                                   the agent may speak again
 ================================  ==========================================================
 
-``ticket.replied`` (a human's public reply, for the agent to relay) needs each platform's
-comment events, which the connectors do not read yet; the event type is reserved.
+``ticket.replied`` needs a platform's comment events: Zendesk's ``ticket.comment_added``
+webhook events, healed from the incremental ticket events export; Salesforce and HubSpot
+replies are not read yet.
 
 Each event is an object ``{type, timestamp, data}`` POSTed with the Standard Webhooks headers
 (``webhook-id`` stable across attempts, ``webhook-timestamp``, ``webhook-signature``), signed
@@ -35,11 +39,12 @@ from standardwebhooks.webhooks import Webhook
 
 from baton.core.disposition import Disposition
 from baton.core.errors import ConfigError
+from baton.core.replies import PublicReply
 
 TICKET_CREATED = "ticket.created"
 TICKET_ASSIGNED = "ticket.assigned"
 TICKET_TRANSFERRED = "ticket.transferred"
-TICKET_REPLIED = "ticket.replied"  # reserved: needs the platforms' comment events
+TICKET_REPLIED = "ticket.replied"
 TICKET_RESOLVED = "ticket.resolved"
 TICKET_REOPENED = "ticket.reopened"
 CONVERSATION_RETURNED = "conversation.returned"
@@ -68,7 +73,7 @@ class CallbackEvent:
         """The JSON body: ``{type, timestamp, data}`` (``data`` names the handoff)."""
         document = {
             "type": self.type,
-            "timestamp": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "timestamp": utc_iso(self.at),
             "data": {"handoff_id": self.handoff_id, **self.data},
         }
         return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
@@ -85,6 +90,26 @@ def ticket_created(
         "reference": f"#{ticket_id}",
     }
     return CallbackEvent(TICKET_CREATED, handoff_id, at, data)
+
+
+def ticket_replied(reply: PublicReply) -> CallbackEvent:
+    """A person's public reply (already redacted and fitted: :func:`core.replies.told`)."""
+    if reply.handoff_id is None:
+        raise ValueError("a reply is told only once it is linked to its handoff")
+    data = {
+        "platform": reply.platform,
+        "ticket_id": reply.ticket_id,
+        "reply_id": reply.reply_id,
+        "author": reply.author,
+        "body": reply.body,
+        "at": utc_iso(reply.created_at),
+    }
+    return CallbackEvent(TICKET_REPLIED, reply.handoff_id, reply.created_at, data)
+
+
+def utc_iso(at: datetime) -> str:
+    """``at`` in UTC, ISO 8601 with a ``Z``."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def changes(before: Disposition | None, after: Disposition) -> list[CallbackEvent]:

@@ -14,10 +14,11 @@ for the ticket an earlier one may have made. Outcomes (O6):
 RetryableError (429, 5xx, network)     quick in-process retries, then back to the outbox
                                        after max(Retry-After, backoff); dead once
                                        ``policy.max_attempts`` calls were made
-AccessDenied (401/403)                 the platform is paused for ``policy.pause_seconds``;
-                                       the row goes back and the refused call's attempt is
-                                       refunded; rows of the batch not yet tried go back
-                                       untouched
+AccessDenied (401/403)                 the platform is paused for ``policy.pause_seconds``,
+                                       for every worker of every process (a row in the
+                                       store, with the reason); the row goes back and the
+                                       refused call's attempt is refunded; rows of the
+                                       batch not yet tried go back untouched
 TargetRefused, and the mapping has a   one more call at once, on the backup target
 backup target the refused create did   (``use_backup=True``, same idempotency key),
 not use                                counted like any other (while ``max_attempts``
@@ -228,7 +229,18 @@ class DeliveryWorker:
         self._wakeup.set()
 
     def active_platforms(self, now: datetime) -> list[str]:
-        """The platforms this worker delivers to now: those configured and not paused."""
+        """The platforms this worker delivers to now: those configured and not paused, here
+        or by any process (the store's platform pauses)."""
+        for platform, pause in self.store.platform_pauses(now).items():
+            if platform in self.creators and self._paused.get(platform, now) < pause.until:
+                if platform not in self._paused:
+                    log.warning(
+                        "%s: paused until %s by another worker: %s",
+                        platform,
+                        pause.until.isoformat(timespec="seconds"),
+                        pause.reason,
+                    )
+                self._paused[platform] = pause.until
         for platform, until in list(self._paused.items()):
             if until <= now:
                 del self._paused[platform]
@@ -407,7 +419,9 @@ class DeliveryWorker:
         if platform in self._paused:
             return
         until = self._clock() + timedelta(seconds=self.policy.pause_seconds)
-        self._paused[platform] = until
+        self._paused[platform] = self.store.pause_platform(
+            platform, until=until, reason=_reason(exc)
+        )
         status = f"HTTP {exc.status}" if exc.status is not None else "access denied"
         log.error(
             "%s refused Baton's credentials (%s%s): deliveries to %s are paused for %d s; "

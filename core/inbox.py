@@ -38,8 +38,9 @@ from prometheus_client import Counter
 from baton.core.disposition import Disposition
 from baton.core.errors import BatonError, ConfigError, PayloadError
 from baton.core.ports import WebhookEvent, WebhookSource
+from baton.core.replies import PublicReply
 from baton.core.store import Store
-from baton.core.store_inbox import InboxEntry, InboxOutcome
+from baton.core.store_inbox import InboxEntry, InboxOutcome, Observed
 from baton.core.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -52,22 +53,37 @@ _MARK = b'{"' + _FORMAT_KEY.encode() + b'":'
 
 def inbox_body(item: WebhookEvent) -> bytes:
     """The slice of a verified webhook the inbox keeps for one event: its disposition, or the
-    ticket to read again when the body lacked what one needs."""
+    ticket to read again when the body lacked what one needs, and its public replies."""
     disposition = item.disposition.model_dump(mode="json") if item.disposition else None
     document: dict[str, Any] = {_FORMAT_KEY: _FORMAT, "disposition": disposition}
     if disposition is None and item.reread is not None:
         document["reread"] = item.reread
+    if item.replies:
+        document["replies"] = [reply.model_dump(mode="json") for reply in item.replies]
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _from_slice(body: bytes) -> tuple[Disposition | None, str | None]:
-    document: Any = json.loads(body)
-    if document.get(_FORMAT_KEY) != _FORMAT:
-        raise PayloadError(f"inbox entry format {document.get(_FORMAT_KEY)!r} is not known")
+    document = _slice(body)
     raw = document.get("disposition")
     reread = document.get("reread")
     disposition = None if raw is None else Disposition.model_validate(raw)
     return disposition, reread if isinstance(reread, str) else None
+
+
+def _replies_in_slice(body: bytes) -> tuple[PublicReply, ...]:
+    raw = _slice(body).get("replies") or []
+    if not isinstance(raw, list):
+        raise PayloadError("inbox entry replies are not a list")
+    return tuple(PublicReply.model_validate(item) for item in raw)
+
+
+def _slice(body: bytes) -> dict[str, Any]:
+    document: Any = json.loads(body)
+    if not isinstance(document, dict) or document.get(_FORMAT_KEY) != _FORMAT:
+        found = document.get(_FORMAT_KEY) if isinstance(document, dict) else None
+        raise PayloadError(f"inbox entry format {found!r} is not known")
+    return document
 
 
 class InboxProcessor:
@@ -200,22 +216,23 @@ class InboxProcessor:
                 break
         return total
 
-    def _read(
-        self, entry: InboxEntry, rereads: Mapping[tuple[str, str], Disposition]
-    ) -> Disposition | None:
+    def _read(self, entry: InboxEntry, rereads: Mapping[tuple[str, str], Disposition]) -> Observed:
         if entry.body.startswith(_MARK):
             disposition, _ = _from_slice(entry.body)
-            return disposition or rereads.get((entry.platform, entry.event_id))
+            return Observed(
+                disposition or rereads.get((entry.platform, entry.event_id)),
+                _replies_in_slice(entry.body),
+            )
         return self._read_whole_body(entry)
 
-    def _read_whole_body(self, entry: InboxEntry) -> Disposition | None:
+    def _read_whole_body(self, entry: InboxEntry) -> Observed:
         source = self.sources.get(entry.platform)
         if source is None:
             raise PayloadError("recorded as a whole body, and no source can read it")
         found = [e for e in source.parse_webhook(entry.body) if e.event_id == entry.event_id]
         if not found:
             raise PayloadError("the event is no longer in its body")
-        return found[0].disposition
+        return Observed(found[0].disposition, found[0].replies)
 
     def _report(self, outcome: InboxOutcome) -> None:
         if self.counter is not None:

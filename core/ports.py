@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from baton.core.catalog import Catalog
 from baton.core.disposition import Disposition
 from baton.core.handoff import Handoff, Platform
+from baton.core.replies import PublicReply
 
 
 @dataclass(frozen=True)
@@ -40,23 +41,42 @@ class TicketRef:
 
 @dataclass(frozen=True)
 class WebhookEvent:
-    """One event inside a verified webhook body (a HubSpot body holds several)."""
+    """One event inside a verified webhook body (a HubSpot body holds several); ``replies``:
+    the public replies by people it reports (only on platforms whose connector reads them)."""
 
     event_id: str
     occurred_at: datetime
     disposition: Disposition | None = None
     reread: str | None = None  # the ticket to read again after the ack: the body lacked fields
+    replies: tuple[PublicReply, ...] = ()
 
 
 @dataclass(frozen=True)
 class ChangePage:
-    """One page of an incremental change feed, and the checkpoint after it."""
+    """One page of an incremental change feed, and the checkpoint after it (``replies``:
+    public replies by people, from a feed that carries comments)."""
 
     dispositions: list[Disposition]
     cursor: str
     done: bool
     examined: int = 0
     skipped: list[str] = field(default_factory=list)
+    replies: list[PublicReply] = field(default_factory=list)
+
+
+@runtime_checkable
+class ReplyFeed(Protocol):
+    """Reads the public replies people made since a checkpoint, from a feed of its own (its
+    own cursor): for platforms whose ticket change feed carries no comments."""
+
+    @property
+    def platform(self) -> Platform:
+        """The platform this reads."""
+        ...
+
+    def reply_changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
+        """Pages of replies (``ChangePage.replies``) after ``cursor`` (or ``since``)."""
+        ...
 
 
 class TicketCreator(Protocol):

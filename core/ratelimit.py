@@ -7,18 +7,62 @@ stays under a platform's 700/min sliding window and 429s stay rare.
 
 When the platform answers 429 anyway, ``pause_for(retry_after)`` stops every thread sharing the
 limiter until the pause is over, and the bucket starts empty afterwards so the threads do not
-all rush back at once.
+all rush back at once. When an answer says how many requests the platform still allows
+(``observe(remaining)``), a bucket believing in more drops to that figure.
+
+Deliveries come first: work run inside :func:`background` (the sync, backfills) takes a token
+only while more than :data:`BACKGROUND_RESERVE` of the burst would be left, so a busy delivery
+queue keeps the bucket low and background work waits for the quiet moments.
+
+This bucket lives in one process; :mod:`core.budget` shares one per platform account between
+processes through the store, with the same interface.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import ParamSpec, TypeVar
 
 Clock = Callable[[], float]
 _EPSILON = 1e-9
 Sleep = Callable[[float], None]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+BACKGROUND_RESERVE = 0.5
+"""The share of a bucket's burst that work inside :func:`background` leaves for deliveries."""
+_BACKGROUND: ContextVar[bool] = ContextVar("baton_rate_background", default=False)
+
+
+@contextmanager
+def background() -> Iterator[None]:
+    """Inside, this thread's requests yield to deliveries (see the module docstring)."""
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
+
+
+def yields_to_deliveries(func: Callable[P, R]) -> Callable[P, R]:
+    """Run ``func`` inside :func:`background` (for the sync's and the backfill's entry)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with background():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def reserve_for(burst: float) -> float:
+    """Tokens the calling thread must leave in a bucket of ``burst``: 0 for deliveries."""
+    return burst * BACKGROUND_RESERVE if _BACKGROUND.get() else 0.0
 
 
 class RateLimiter:
@@ -50,9 +94,9 @@ class RateLimiter:
         Returns True once a token is taken. With ``max_wait`` given and the wait (for a token or
         for a pause to end) longer than it, returns False at once and takes nothing.
         """
+        reserve = reserve_for(self.burst)
         while True:
-            with self._lock:
-                wait = self._take_or_wait()
+            wait = self._next_wait(reserve)
             if wait <= 0:
                 return True
             if max_wait is not None and wait > max_wait:
@@ -74,15 +118,32 @@ class RateLimiter:
         with self._lock:
             return max(0.0, self._paused_until - self._clock())
 
-    def _take_or_wait(self) -> float:
+    def observe(self, remaining: int | None) -> None:
+        """The platform allows ``remaining`` more requests now: never believe in more tokens."""
+        if remaining is None or remaining >= self.burst:
+            return
+        with self._lock:
+            self._refill(self._clock())
+            self._tokens = min(self._tokens, float(max(0, remaining)))
+
+    def _next_wait(self, reserve: float) -> float:
+        """Take a token and return 0, or return how long to wait (``reserve`` left alone)."""
+        with self._lock:
+            return self._take_or_wait(reserve)
+
+    def _refill(self, now: float) -> None:
+        if now > self._updated:
+            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self._rate)
+            self._updated = now
+
+    def _take_or_wait(self, reserve: float = 0.0) -> float:
         """Under the lock: take a token and return 0, or return how long to wait."""
         now = self._clock()
         if now < self._paused_until:
             return self._paused_until - now
-        if now > self._updated:
-            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self._rate)
-            self._updated = now
-        if self._tokens >= 1.0 - _EPSILON:  # float sums like 0.1 * 10 may land just below 1
+        self._refill(now)
+        # float sums like 0.1 * 10 may land just below 1
+        if self._tokens - reserve >= 1.0 - _EPSILON:
             self._tokens = max(0.0, self._tokens - 1.0)
             return 0.0
-        return (1.0 - self._tokens) / self._rate
+        return (1.0 + reserve - self._tokens) / self._rate

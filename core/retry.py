@@ -2,9 +2,13 @@
 
 An attempt is one platform call; the worker counts each in the store just before making it.
 Two levels. Within one claim, a few quick in-process retries (tenacity) whose waits honour the
-platform's ``Retry-After`` and fit in the lease. After that, the delivery goes back to the
-outbox, due again after ``max(Retry-After, backoff(attempts))``; once ``max_attempts`` calls
-have failed it is dead-lettered (quick retries never go past that number).
+platform's ``Retry-After`` and fit in the lease. A call that got no answer (the connection
+dropped, the request timed out) has an unknown outcome: the platform may have made the ticket.
+It is tried again almost at once, because the next call first looks the ticket up and sends the
+same idempotency key; a 429 or 5xx waits ``Retry-After``, else a longer exponential wait. After
+that, the delivery goes back to the outbox, due again after ``max(Retry-After,
+backoff(attempts))``; once ``max_attempts`` calls have failed it is dead-lettered (quick retries
+never go past that number).
 
 With the defaults and a platform failing every call (three quick tries per claim), the claims
 wait 2 min, 16 min, then an hour each (plus jitter): 20 calls over four to five hours before a
@@ -39,15 +43,17 @@ _MAX_EXPONENT = 30  # 2**30 × any sane base is far beyond backoff_max already
 class RetryPolicy:
     """How hard and how long a delivery is retried.
 
-    ``max_attempts`` is the number of platform calls (quick retries included) after which a
-    failing delivery is dead-lettered; ``quick_*`` govern the in-process retries within one
-    claim; ``backoff_*`` the delay before the next claim; ``pause_seconds`` how long a
-    platform that refused Baton's credentials (401/403) is left alone.
+    ``max_attempts`` is the number of platform calls (quick retries included) after which a failing
+    delivery is dead-lettered; ``quick_*`` govern the in-process retries within one claim
+    (``quick_unanswered`` replaces ``quick_initial`` after a call that got no answer);
+    ``backoff_*`` the delay before the next claim; ``pause_seconds`` how long a platform that
+    refused Baton's credentials (401/403) is left alone.
     """
 
     max_attempts: int = 20
     quick_tries: int = 3
     quick_initial: float = 1.0
+    quick_unanswered: float = 0.1
     quick_max: float = 10.0
     quick_budget: float = 20.0
     backoff_initial: float = 30.0
@@ -58,6 +64,8 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or self.quick_tries < 1:
             raise ValueError("max_attempts and quick_tries must be at least 1")
+        if self.backoff_initial <= 0:
+            raise ValueError("backoff_initial must be positive")
 
     def backoff(self, attempts: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before the next claim after ``attempts`` failed calls.
@@ -86,11 +94,13 @@ class RetryPolicy:
     ) -> Retrying:
         """A tenacity ``Retrying`` for the in-process retries of one claim.
 
-        Retries only :class:`RetryableError`; waits ``max(Retry-After, exponential backoff
-        with jitter)``; stops after ``quick_tries``, as soon as the next wait would pass
-        ``budget`` seconds (so a long ``Retry-After`` goes back to the outbox instead of
-        outliving the lease), or when ``stop_when()`` says so (the delivery has used up
-        ``max_attempts``). Re-raises the last error.
+        Retries only :class:`RetryableError`; waits ``max(Retry-After, exponential backoff with
+        jitter)``, the backoff from ``quick_unanswered`` when the call got no answer (``status``
+        None: its outcome is unknown) and from ``quick_initial`` otherwise; stops after
+        ``quick_tries``, as soon as the next wait would pass ``budget`` seconds (so a long
+        ``Retry-After`` goes back to the outbox instead of outliving the lease), or when
+        ``stop_when()`` says so (the delivery has used up ``max_attempts``). Re-raises the last
+        error.
         """
         stop = stop_after_attempt(self.quick_tries) | stop_before_delay(budget)
         if stop_when is not None:
@@ -99,8 +109,8 @@ class RetryPolicy:
             retry=retry_if_exception_type(RetryableError),
             stop=stop,
             wait=WaitRetryAfter(
-                wait_exponential(multiplier=self.quick_initial, max=self.quick_max)
-                + wait_random(0, self.quick_initial)
+                _jittered(self.quick_initial, self.quick_max),
+                unanswered=_jittered(self.quick_unanswered, self.quick_max),
             ),
             sleep=sleep,
             before_sleep=before_sleep,
@@ -118,15 +128,23 @@ class StopWhen(stop_base):
         return self.check()
 
 
+def _jittered(initial: float, cap: float) -> wait_base:
+    """Exponential from ``initial`` (capped at ``cap``) plus up to ``initial`` of jitter."""
+    return wait_exponential(multiplier=initial, max=cap) + wait_random(0, initial)
+
+
 class WaitRetryAfter(wait_base):
     """Wait at least what the platform asked for (``RetryableError.retry_after``), otherwise
-    what ``fallback`` says."""
+    what ``fallback`` says, or ``unanswered`` (when given) after a call that got no answer."""
 
-    def __init__(self, fallback: wait_base) -> None:
+    def __init__(self, fallback: wait_base, unanswered: wait_base | None = None) -> None:
         self.fallback = fallback
+        self.unanswered = unanswered or fallback
 
     def __call__(self, retry_state: RetryCallState) -> float:
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None and outcome.failed else None
-        hint = error.retry_after if isinstance(error, RetryableError) else None
-        return max(hint or 0.0, self.fallback(retry_state))
+        if not isinstance(error, RetryableError):
+            return self.fallback(retry_state)
+        wait = self.unanswered if error.status is None else self.fallback
+        return max(error.retry_after or 0.0, wait(retry_state))

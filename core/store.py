@@ -1,5 +1,5 @@
-"""The store: handoffs, the delivery outbox, ticket links, the inbox, dispositions, cursors
-and sync locks.
+"""The store: handoffs, the delivery outbox, ticket links, the inbox, dispositions, public
+replies, cursors and sync locks.
 
 One SQLAlchemy engine per :class:`Store`. SQLite (the embedded default) runs in WAL mode with
 foreign keys on and a 30 s busy timeout, and every write transaction starts with
@@ -42,13 +42,16 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from baton.core.budget import stop_sharing_budgets
 from baton.core.callbacks import changes, ticket_created
 from baton.core.disposition import Disposition, latest
 from baton.core.errors import BatonError, ConfigError, IdempotencyConflict
 from baton.core.handoff import Handoff, comparison_digest, load_stored_handoff
 from baton.core.settings import DATABASE_URL_ENV, database_url, masked_url, normalize_database_url
+from baton.core.store_budget import BudgetTables
 from baton.core.store_callbacks import CallbackTables
 from baton.core.store_inbox import InboxTables
+from baton.core.store_replies import ReplyTables
 from baton.core.tables import (
     ROUTE_CHARS,
     TARGET_CHARS,
@@ -207,7 +210,7 @@ def _release(row: DeliveryRow, state: str, error: str | None = None) -> None:
         row.last_error = _short(error)
 
 
-class Store(InboxTables, CallbackTables):
+class Store(ReplyTables, InboxTables, CallbackTables, BudgetTables):
     """Baton's database. Thread-safe: share one per process."""
 
     def __init__(self, url: str | None = None, **engine_kwargs: Any) -> None:
@@ -242,7 +245,8 @@ class Store(InboxTables, CallbackTables):
         return f"Store({masked_url(self._url)!r})"
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and stop sharing rate budgets through this store)."""
+        stop_sharing_budgets(self)
         self.engine.dispose()
 
     def migrate(self) -> None:

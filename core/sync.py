@@ -14,14 +14,16 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from baton.core.errors import BatonError, PayloadError
-from baton.core.ports import ChangeFeed, ChangePage
+from baton.core.ports import ChangeFeed, ChangePage, ReplyFeed
+from baton.core.ratelimit import yields_to_deliveries
 from baton.core.storable import is_storable
 from baton.core.store import Store
 from baton.core.tables import utcnow
@@ -67,6 +69,7 @@ def default_sync_owner() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+@yields_to_deliveries
 def run_sync(
     store: Store,
     feed: ChangeFeed,
@@ -81,7 +84,8 @@ def run_sync(
 ) -> SyncSummary:
     """Apply ``feed``'s changes after the cursor stored under ``name`` (or after ``since``).
 
-    Raises :class:`SyncLocked` when another run holds the lock; any error from the feed
+    Its requests yield to deliveries (:func:`core.ratelimit.background`). Raises
+    :class:`SyncLocked` when another run holds the lock; any error from the feed
     propagates after the pages before it were committed. ``on_page`` and ``progress`` (the
     running totals) are called after each page commits. ``clock`` times the lock's lease.
     """
@@ -139,16 +143,51 @@ def _apply_page(store: Store, session: Session, page: ChangePage) -> _PageCounts
             applied += 1
         else:
             duplicates += 1
+    for reply in page.replies:
+        if store.handoff_for_ticket(reply.platform, reply.ticket_id, session=session) is None:
+            unlinked.append(reply.ticket_id)
+        elif store.add_reply(reply, session=session):
+            applied += 1
+        else:
+            duplicates += 1
     return _PageCounts(applied, duplicates, unlinked)
 
 
 def _add(summary: SyncSummary, page: ChangePage, counts: _PageCounts) -> None:
     summary.pages += 1
-    summary.examined += max(page.examined, len(page.dispositions))
+    summary.examined += max(page.examined, len(page.dispositions) + len(page.replies))
     summary.applied += counts.applied
     summary.duplicates += counts.duplicates
     summary.skipped += len(page.skipped) + len(counts.unlinked)
     summary.cursor_after = page.cursor
+
+
+REPLIES_SUFFIX = ".replies"
+
+
+@dataclass(frozen=True)
+class _RepliesAsChanges:
+    """A reply feed seen as a change feed, so replies heal under the same runner: pages and
+    cursor commit together, a lock of their own."""
+
+    feed: ReplyFeed
+
+    @property
+    def platform(self) -> str:
+        return self.feed.platform
+
+    def changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
+        return self.feed.reply_changes(cursor, since=since)
+
+
+def sync_replies(
+    store: Store, feed: ReplyFeed, *, name: str, since: datetime, **options: Any
+) -> SyncSummary:
+    """:func:`run_sync` over ``feed``'s replies, under the job name ``name + ".replies"`` (its
+    own cursor and lock). ``options`` are run_sync's."""
+    return run_sync(
+        store, _RepliesAsChanges(feed), name=name + REPLIES_SUFFIX, since=since, **options
+    )
 
 
 def since_default(store: Store, platform: str | None, now: datetime | None = None) -> datetime:
@@ -161,9 +200,11 @@ def since_default(store: Store, platform: str | None, now: datetime | None = Non
 
 __all__ = [
     "DEFAULT_LOCK_SECONDS",
+    "REPLIES_SUFFIX",
     "SyncLocked",
     "SyncSummary",
     "default_sync_owner",
     "run_sync",
     "since_default",
+    "sync_replies",
 ]

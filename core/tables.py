@@ -17,6 +17,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -184,7 +185,6 @@ class DispositionRow(Base):
 
     __tablename__ = "dispositions"
     __table_args__ = (
-        Index(None, "platform", "ticket_id", "occurred_at"),
         # One row per observation, whatever its source: a webhook and a sync run that see the
         # same update store it once (RELIABILITY S1, D1).
         Index(None, "platform", "ticket_id", "occurred_at", "outcome", unique=True),
@@ -264,3 +264,50 @@ class CallbackRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+class ReplyRow(Base):
+    """A person's public reply on a ticket Baton made, redacted and fitted (``core.replies``).
+    The unique (platform, ticket_id, reply_id) makes recording one idempotent, whichever of a
+    webhook and a sync run sees it first."""
+
+    __tablename__ = "replies"
+    __table_args__ = (
+        UniqueConstraint("platform", "ticket_id", "reply_id"),
+        Index(None, "handoff_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    handoff_id: Mapped[str] = mapped_column(String(128), ForeignKey("handoffs.id"))
+    platform: Mapped[str] = mapped_column(String(16))
+    ticket_id: Mapped[str] = mapped_column(String(64))
+    reply_id: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str | None] = mapped_column(String(256))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+
+
+class RateBudgetRow(Base):
+    """One platform account's shared token bucket (``core.budget``): every process that talks
+    to the account takes its tokens here. Times are seconds on the processes' wall clock."""
+
+    __tablename__ = "rate_budgets"
+
+    account: Mapped[str] = mapped_column(String(300), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    tokens: Mapped[float] = mapped_column(Float)
+    refilled_at: Mapped[float] = mapped_column(Float)
+    paused_until: Mapped[float] = mapped_column(Float)
+
+
+class PlatformPauseRow(Base):
+    """A platform refused Baton's credentials (401/403): no process delivers to it before
+    ``until`` (``core.delivery``); ``baton deliveries`` shows it with its reason."""
+
+    __tablename__ = "platform_pauses"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    until: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(500))
+    paused_at: Mapped[datetime]

@@ -24,14 +24,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateSchema, DropSchema
 
+# Rich fixes a console's width from COLUMNS when the console is made (at this import), else
+# reads it on each use, as the CLI tests that set COLUMNS need. xdist's workers start with
+# COLUMNS=80 in their environment: dropped before the CLI's consoles are made, here.
+os.environ.pop("COLUMNS", None)
+import baton.webhooks.cli_core  # noqa: F401
 from baton.core.settings import masked_url
 from baton.core.store import Store
+from tests.support.skipping import skip_or_fail
 
 POSTGRES_URL_ENV = "BATON_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -41,12 +47,6 @@ BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
 def postgres_url() -> str:
     """The PostgreSQL server used by tests."""
     return os.environ.get(POSTGRES_URL_ENV) or DEFAULT_POSTGRES_URL
-
-
-def _skip_or_fail(reason: str) -> NoReturn:
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         return
     admin = request.getfixturevalue("postgres_admin")
     if isinstance(admin, str):
-        _skip_or_fail(admin)
+        skip_or_fail(admin)
     with postgres_schema(admin) as db:
         yield db
 

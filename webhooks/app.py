@@ -82,7 +82,7 @@ def _waker(jobs: Sequence[object]) -> Callable[[], None]:
 
 
 def _lifespan(
-    jobs: Sequence[BackgroundJob],
+    jobs: Sequence[BackgroundJob], after_stop: Callable[[], None]
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -95,6 +95,7 @@ def _lifespan(
         finally:
             for job in reversed(started):
                 job.stop()
+            after_stop()
 
     return lifespan
 
@@ -143,7 +144,9 @@ def create_app(
         title=TITLE,
         description=DESCRIPTION,
         version=VERSION,
-        lifespan=_lifespan(background),
+        # The server has answered its requests by then: the inbox writer has nothing left
+        # to commit, and its thread ends with the app.
+        lifespan=_lifespan(background, receiver.writer.close),
     )
     app.state.store = store
     app.state.settings = settings

@@ -209,14 +209,28 @@ def _deliveries_table(rows: list[DeliveryView], title: str) -> Table:
     return table
 
 
+def _redact_replies_like_the_service(store: Store, mappings: Path) -> None:
+    """Replies a sync run finds are masked by the mapping folder's rules, as the service's."""
+    from baton.webhooks.intake import load_redactor
+
+    store.reply_redactor = load_redactor(mappings)
+
+
 def _sync_one(
-    store: Store, platform: Platform, connector: JobConnector, since: datetime | None
+    store: Store,
+    platform: Platform,
+    connector: JobConnector,
+    since: datetime | None,
+    *,
+    replies: bool = False,
 ) -> int:
-    """Run one platform's sync with a progress display; its exit code."""
+    """Run one platform's sync with a progress display; its exit code. ``replies``: the sync
+    of its public replies instead (a feed and cursor of their own: ``ReplyFeed``)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
     from sqlalchemy.exc import OperationalError
 
-    from baton.core.sync import SyncLocked, SyncSummary, run_sync, since_default
+    from baton.core.ports import ReplyFeed
+    from baton.core.sync import SyncLocked, SyncSummary, run_sync, since_default, sync_replies
 
     start = since or since_default(store, platform)
     latest: list[SyncSummary] = []
@@ -234,12 +248,17 @@ def _sync_one(
                     f"{summary.examined} examined, {summary.applied} applied",
                 )
 
-            summary = run_sync(store, connector, name=platform, since=start, progress=show)
+            if replies and isinstance(connector, ReplyFeed):
+                summary = sync_replies(store, connector, name=platform, since=start, progress=show)
+            else:
+                summary = run_sync(store, connector, name=platform, since=start, progress=show)
     except SyncLocked as exc:
         done = f"stopped after {latest[0].pages} pages" if latest else "nothing done"
         err.print(f"{exc}; {done}", highlight=False, markup=False)
         return EXIT_LOCKED
     except (AccessDenied, ConfigError) as exc:
+        if isinstance(exc, AccessDenied):
+            _pause_deliveries(store, platform, exc)
         err.print(f"{platform}: configuration error: {exc}", highlight=False, markup=False)
         return EXIT_CONFIG
     except (RetryableError, StoreUnavailable, OperationalError) as exc:
@@ -256,18 +275,31 @@ def _sync_one(
         return EXIT_FAILED
     moved = "cursor advanced" if summary.advanced else "cursor unchanged"
     skipped = f", {summary.skipped} skipped" if summary.skipped else ""
+    label = f"{platform} replies" if replies else platform
     out.print(
-        f"{platform}: {summary.pages} pages, {summary.examined} examined, "
+        f"{label}: {summary.pages} pages, {summary.examined} examined, "
         f"{summary.applied} applied, {summary.duplicates} duplicates{skipped}, {moved}",
         highlight=False,
     )
     return EXIT_OK
 
 
+def _pause_deliveries(store: Store, platform: Platform, exc: AccessDenied) -> None:
+    """The platform refused the sync's credentials: deliveries to it pause too, everywhere."""
+    from datetime import timedelta
+
+    from baton.core.retry import RetryPolicy
+
+    until = datetime.now(UTC) + timedelta(seconds=RetryPolicy().pause_seconds)
+    store.pause_platform(platform, until=until, reason=f"sync: {type(exc).__name__}: {exc}")
+
+
 SYNC_HELP = """Pull what changed on the platforms since the last run (for cron).
 
 Each page commits with the cursor after it, so a killed run resumes where it stopped.
 A first run starts at --since, else at the oldest handoff's arrival, else 7 days ago.
+A platform whose public replies come from a feed of their own (Zendesk's ticket events
+export) syncs them next, under their own cursor.
 
 Exit codes:
   0   success
@@ -301,6 +333,14 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
                 "are retried once their lease has run out.",
             ),
         ] = 60,
+        min_backoff: Annotated[
+            float | None,
+            typer.Option(
+                help="Seconds before a failed delivery's next claim, doubling with each "
+                "failed call [default: BATON_WORKER_MIN_BACKOFF, else 30].",
+                show_default=False,
+            ),
+        ] = None,
         mappings: MappingsDir = None,
     ) -> None:
         """Deliver handoffs: create each one's ticket exactly once, until SIGINT/SIGTERM.
@@ -308,14 +348,20 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
         Runs for every platform whose connector is configured (BATON_<PLATFORM>_*).
         """
         from baton.core.delivery import BackgroundJob, delivery_workers
+        from baton.webhooks.settings import worker_policy
 
         _configure_logging()
+        policy = worker_policy(min_backoff=min_backoff)
         connectors = _configured(deps, mappings_folder(mappings))
         creators: dict[str, TicketCreator] = dict(connectors.items())
         try:
             with _store(deps) as store:
                 workers = delivery_workers(
-                    store, creators, concurrency=concurrency, lease_seconds=lease_seconds
+                    store,
+                    creators,
+                    concurrency=concurrency,
+                    lease_seconds=lease_seconds,
+                    policy=policy,
                 )
                 names = ", ".join(connectors)
                 if once:
@@ -363,6 +409,14 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
             return
         with _store(deps) as store:
             rows = store.list_deliveries("dead" if failed else None)
+            pauses = store.platform_pauses()
+        for pause in pauses.values():
+            err.print(
+                f"{pause.platform}: deliveries paused until {_when(pause.until)} UTC: "
+                f"{pause.reason}",
+                highlight=False,
+                markup=False,
+            )
         if not rows:
             out.print("no failed deliveries" if failed else "no deliveries")
             return
@@ -402,14 +456,19 @@ def register(app: typer.Typer, deps: JobsDeps | None = None) -> None:
         ] = None,
         mappings: MappingsDir = None,
     ) -> None:
+        from baton.core.ports import ReplyFeed
+
         _configure_logging()
         start = parse_time(since, "--since")
         connectors = _configured(deps, mappings_folder(mappings), platform)
         codes: list[int] = []
         try:
             with _store(deps) as store:
+                _redact_replies_like_the_service(store, mappings_folder(mappings))
                 for name, connector in connectors.items():
                     codes.append(_sync_one(store, name, connector, start))
+                    if isinstance(connector, ReplyFeed):
+                        codes.append(_sync_one(store, name, connector, start, replies=True))
         finally:
             _close_all(connectors)
         code = min(codes, key=_SEVERITY.index, default=EXIT_OK)

@@ -97,7 +97,7 @@ def build_embedded(
         )
         worker = BackgroundJob(workers, poll_interval=0.2)
         service = build_service(
-            settings, store, connectors=connectors, jobs=[worker], metrics=metrics
+            settings, store, connectors=connectors, jobs=[worker], metrics=metrics, env=settings_env
         )
     except BaseException:
         sandboxes.stop()

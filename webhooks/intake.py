@@ -41,6 +41,7 @@ from baton.core.handoff import (
 from baton.core.mapping import REDACTION_FILE
 from baton.core.redact import Redactor, default_redactor, load_rules
 from baton.core.store import Store, TicketLink
+from baton.core.store_replies import reply_document
 from baton.core.tables import DeliveryRow, HandoffRow
 from baton.webhooks.auth import (
     STORE_ERRORS,
@@ -294,7 +295,8 @@ class HandoffIntake:
 
     def status_document(self, handoff_id: str) -> dict[str, Any] | None:
         """``{id, platform, status, delivery, ticket, disposition, history,
-        human_holds_conversation}`` or None."""
+        human_holds_conversation, latest_reply}`` or None (``latest_reply``: the newest
+        public reply by a person, ``{reply_id, author, body, at}`` redacted, or null)."""
         with self.store.reading() as session:
             row = session.get(HandoffRow, handoff_id)
             if row is None:
@@ -326,4 +328,5 @@ class HandoffIntake:
             "history": [d.model_dump(mode="json") for d in history],
             # Whether a person holds the conversation now: the agent should stay quiet.
             "human_holds_conversation": human_holds_conversation(link is not None, current),
+            "latest_reply": reply_document(self.store.latest_reply(handoff_id)),
         }

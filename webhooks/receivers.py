@@ -20,8 +20,12 @@ The order is the contract (RELIABILITY A1–A8, D1–D2, K1–K3):
    value all the same (a ``DataError``, or text the driver cannot encode), the body is
    quarantined and answered 400 too: only an unreachable store is 503;
 4. recording: each event goes into the inbox, whose unique ``(platform, event_id)`` decides
-   duplicates (D1, D2); then 200 at once. The inbox processor does the rest after the
-   acknowledgement, so no platform API is ever called here (K1).
+   duplicates (D1, D2); then 200 at once. The events of concurrent requests are committed
+   together by one writer thread (:mod:`core.inbox_writer`, group commit), and a request is
+   answered only after the transaction holding its events has committed (K2); a request's
+   events are stored all or none, so a redelivery after a failure has one effect (D5). The
+   inbox processor does the rest after the acknowledgement, so no platform API is ever called
+   here (K1).
 
 Refusals (401, and the quarantine's 400) are answered with Baton's JSON error unless the
 source has its own answer (``WebhookSource.refusal``: a SOAP sender gets a SOAP fault); the
@@ -38,6 +42,7 @@ transient failure is answered with a status a sender would not retry, and nothin
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -51,6 +56,7 @@ from starlette.responses import Response
 
 from baton.core.errors import PayloadError, VerificationError
 from baton.core.inbox import inbox_body
+from baton.core.inbox_writer import InboxWriter
 from baton.core.ports import WebhookEvent, WebhookReply, WebhookSource
 from baton.core.storable import storable, unstorable_reason
 from baton.core.store import Store
@@ -68,13 +74,17 @@ log = logging.getLogger(__name__)
 
 MAX_EVENT_ID_CHARS = 256  # the inbox column's size
 _MAX_REASON_CHARS = 200
+# Bodies up to this size are verified and read on the event loop (tens of microseconds: less
+# than the hop to a worker thread and back); larger ones in the threadpool, so that a big XML
+# body never stalls the other requests.
+INLINE_BODY_BYTES = 64 * 1024
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _checked(events: object) -> list[WebhookEvent]:
+def checked_events(events: object) -> list[WebhookEvent]:
     """The source's events, or PayloadError when one could not be stored (as an inbox key,
     or, for its disposition, by the processor later)."""
     if not isinstance(events, list):
@@ -121,8 +131,10 @@ class WebhookReceiver:
         metrics: Metrics,
         after_write: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] | None = None,
+        writer: InboxWriter | None = None,
     ) -> None:
         self.store = store
+        self.writer = writer or InboxWriter(store)
         self.sources = dict(sources)
         self.public_url = public_url
         self.max_body_bytes = max_body_bytes
@@ -198,31 +210,47 @@ class WebhookReceiver:
                 self._count(platform, "bad_request")
                 return error_response(400, "bad_request")
             headers = {name.lower(): value for name, value in request.headers.items()}
-            return await run_in_threadpool(self._handle, platform, source, headers, body, url)
+            if len(body) <= INLINE_BODY_BYTES:
+                read = self._read(platform, source, headers, body, url)
+            else:
+                read = await run_in_threadpool(self._read, platform, source, headers, body, url)
+            if isinstance(read, Response):
+                return read
+            if isinstance(read, str):
+                return await run_in_threadpool(self._quarantine, platform, read, body, source)
+            return await self._record(platform, source, read, body)
         finally:
             self.metrics.webhook_seconds.labels(platform=platform).observe(
                 time.perf_counter() - started
             )
 
-    def _handle(
+    def _read(
         self,
         platform: str,
         source: WebhookSource,
         headers: dict[str, str],
         body: bytes,
         url: str,
-    ) -> Response:
+    ) -> Response | str | list[tuple[str, bytes]]:
+        """Verify and read the body, once: the refusal to send (401), the reason to quarantine
+        it, or each event's id and the slice the inbox keeps of it (the body is never parsed
+        again, :func:`core.inbox.inbox_body`)."""
         rejected = self._verify(platform, source, headers, body, url)
         if rejected is not None:
             return rejected
         try:
-            events = _checked(source.parse_webhook(body))
+            events = checked_events(source.parse_webhook(body))
         except PayloadError as exc:
-            return self._quarantine(platform, f"PayloadError: {exc}", body, source)
+            return f"PayloadError: {exc}"
         except Exception as exc:  # a source bug is still a payload problem, never a 500
-            reason = f"unreadable ({type(exc).__name__})"
-            return self._quarantine(platform, reason, body, source)
-        return self._record(platform, source, events, body)
+            return f"unreadable ({type(exc).__name__})"
+        try:
+            return [(item.event_id, inbox_body(item)) for item in events]
+        except UNSTORABLE_ERRORS as exc:
+            # checked_events should make this unreachable: text that cannot be encoded (K5).
+            return f"the store refused an event ({type(exc).__name__})"
+        except Exception as exc:  # an event that cannot be sliced cannot be stored either
+            return f"unreadable ({type(exc).__name__})"
 
     def _verify(
         self,
@@ -290,27 +318,20 @@ class WebhookReceiver:
             refused = self._refusal(platform, source, 400, reason[:_MAX_REASON_CHARS])
         return refused or error_response(400, "payload_error")
 
-    def _record(
-        self, platform: str, source: WebhookSource, events: list[WebhookEvent], body: bytes
+    async def _record(
+        self, platform: str, source: WebhookSource, events: list[tuple[str, bytes]], body: bytes
     ) -> Response:
-        # The body was read once, above; each event is stored as its own slice (its
-        # disposition), so the processor never parses the body again. Events already recorded
-        # before a failure are duplicates on the sender's retry, so a partial failure still
-        # has one effect (D5).
-        new = duplicates = 0
         try:
-            for item in events:
-                if self.store.record_inbound_event(platform, item.event_id, inbox_body(item)):
-                    new += 1
-                else:
-                    duplicates += 1
+            flags = await asyncio.wrap_future(self.writer.record(platform, events))
         except UNSTORABLE_ERRORS as exc:
-            # The check in _checked should make this unreachable; if the database still
+            # The check in checked_events should make this unreachable; if the database still
             # refuses the input, a retry cannot succeed, so it is a payload error (K5).
             reason = f"the store refused an event ({type(exc).__name__})"
-            return self._quarantine(platform, reason, body, source)
+            return await run_in_threadpool(self._quarantine, platform, reason, body, source)
         except Exception as exc:
             return self._unavailable(platform, exc)
+        new = sum(flags)
+        duplicates = len(events) - new
         if new:
             self.after_write()
         self._count(platform, "duplicate" if events and not new else "verified")

@@ -118,6 +118,8 @@ def build_service(
     if callbacks is not None:
         store.callbacks_enabled = True
         jobs = [*jobs, CallbackSender(store, callbacks)]
+    redactor = load_redactor(settings.mappings_dir)
+    store.reply_redactor = redactor  # replies are masked like everything else leaving Baton
     inbox = InboxProcessor(
         store, sources, retention_days=settings.inbox_retention_days, counter=metrics.inbox
     )
@@ -127,7 +129,7 @@ def build_service(
         sources,
         settings,
         background=background,
-        redactor=load_redactor(settings.mappings_dir),
+        redactor=redactor,
         metrics=metrics,
     )
     return Service(app, store, settings, enabled, inbox, metrics, background)
@@ -135,13 +137,18 @@ def build_service(
 
 def service_with_worker(settings: ServiceSettings, store: Store) -> Service:
     """``baton serve``'s service with an in-process delivery worker for the platforms enabled
-    in the environment, recording into the registry ``/metrics`` serves."""
+    in the environment (retrying by :func:`~webhooks.settings.worker_policy`), recording into
+    the registry ``/metrics`` serves."""
     from baton.core.delivery import BackgroundJob as DeliveryJob
     from baton.core.delivery import delivery_workers
+    from baton.webhooks.settings import worker_policy
 
+    policy = worker_policy()
     connectors = enabled_connectors(settings)
     metrics = Metrics()
-    workers = delivery_workers(store, dict(connectors.items()), metrics=metrics.delivery)
+    workers = delivery_workers(
+        store, dict(connectors.items()), policy=policy, metrics=metrics.delivery
+    )
     return build_service(
         settings, store, connectors=connectors, jobs=[DeliveryJob(workers)], metrics=metrics
     )

@@ -14,6 +14,9 @@ variable                          default                     meaning
 ``BATON_INBOX_RETENTION_DAYS``    ``7`` (at least 4)          how long processed webhook events
                                                               are kept to recognise duplicates
 ``BATON_MAPPINGS_DIR``            ``./mappings`` or packaged  mapping folder (redaction rules)
+``BATON_WORKER_MIN_BACKOFF``      ``30`` (seconds)            the delivery worker's first wait
+                                                              before a failed delivery's next
+                                                              claim (:func:`worker_policy`)
 ================================  ==========================  ==================================
 
 API keys are :class:`~pydantic.SecretStr`: ``repr()`` and ``str()`` of the settings never show
@@ -22,6 +25,7 @@ them (RELIABILITY C2).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,9 +39,11 @@ from baton.core.errors import ConfigError
 from baton.core.inbox import MIN_RETENTION_DAYS
 from baton.core.packaged import choose_mappings
 from baton.core.plugin import registry
+from baton.core.retry import RetryPolicy
 
 ONE_MIB = 1024 * 1024
 MIN_API_KEY_CHARS = 16
+WORKER_MIN_BACKOFF = "BATON_WORKER_MIN_BACKOFF"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8600"
 
 ENV_NAMES = {
@@ -127,4 +133,36 @@ def _first_problem(exc: pydantic.ValidationError) -> str:
     return "; ".join(problems)
 
 
-__all__ = ["MIN_RETENTION_DAYS", "ONE_MIB", "ServiceSettings"]
+def worker_policy(
+    environ: Mapping[str, str] | None = None, *, min_backoff: float | None = None
+) -> RetryPolicy:
+    """The delivery workers' retry policy: the defaults, with the minimum backoff between
+    claims (``backoff_initial``) from ``min_backoff`` (``baton worker --min-backoff``), else
+    ``BATON_WORKER_MIN_BACKOFF``. ConfigError naming the option or the variable when it is not
+    a positive number of seconds."""
+    if min_backoff is not None:
+        return RetryPolicy(backoff_initial=_positive_seconds(min_backoff, "--min-backoff"))
+    env = os.environ if environ is None else environ
+    raw = env.get(WORKER_MIN_BACKOFF, "").strip()
+    if not raw:
+        return RetryPolicy()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigError(f"{WORKER_MIN_BACKOFF} must be a positive number of seconds") from None
+    return RetryPolicy(backoff_initial=_positive_seconds(seconds, WORKER_MIN_BACKOFF))
+
+
+def _positive_seconds(value: float, name: str) -> float:
+    if not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"{name} must be a positive number of seconds")
+    return value
+
+
+__all__ = [
+    "MIN_RETENTION_DAYS",
+    "ONE_MIB",
+    "WORKER_MIN_BACKOFF",
+    "ServiceSettings",
+    "worker_policy",
+]

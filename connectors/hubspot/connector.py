@@ -47,6 +47,7 @@ from baton.connectors.hubspot.contacts import ContactBook
 from baton.connectors.hubspot.http import HubSpotClient, item_error
 from baton.connectors.hubspot.mapping import HubspotMapping, upsert_row
 from baton.connectors.hubspot.receiving import WebhookReader
+from baton.connectors.hubspot.replies import EmailReplies
 from baton.connectors.hubspot.settings import HubSpotSettings
 from baton.connectors.hubspot.sync import SyncCursor, TicketFeed
 from baton.connectors.hubspot.values import TicketReading
@@ -348,8 +349,14 @@ class HubSpotConnector(Connector):
 
     def changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
         """Baton's tickets changed after ``cursor`` (S1-S4): search pages past the 10,000 cap,
-        then the tickets archived since (see :mod:`.sync`)."""
-        feed = TicketFeed(self.client, self.reading, self.ticket_url, self.page_limit, self._clock)
+        then the tickets archived since (see :mod:`.sync`); each page carries its tickets'
+        public replies, the reps' e-mails (:mod:`.replies`)."""
+        catalog = self.mapping.catalog if self.mapping is not None else None
+        owners = {str(u.id): u.name for u in catalog.users} if catalog is not None else {}
+        replies = EmailReplies(self.client, owners)
+        feed = TicketFeed(
+            self.client, self.reading, self.ticket_url, self.page_limit, self._clock, replies
+        )
         yield from feed.pages(SyncCursor.decode(cursor, since))
 
 

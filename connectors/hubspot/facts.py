@@ -130,6 +130,30 @@ OWNER: Final = "hubspot_owner_id"
 CREATED: Final = "createdate"
 CLOSED_DATE: Final = "closed_date"
 NOTE_BODY: Final = "hs_note_body"
+# Replies (replies.py). E-mail engagements (Activities | Email guide, developers.hubspot.com/docs/
+# api/crm/email): hs_timestamp (when; epoch ms or UTC), hubspot_owner_id ("the user listed as the
+# email creator"), hs_email_direction EMAIL ("sent from the CRM or sent and logged to the CRM with
+# the BCC address") / INCOMING_EMAIL ("a reply to a logged outgoing email") / FORWARDED_EMAIL,
+# hs_email_text (the body), hs_email_status BOUNCED, FAILED, SCHEDULED, SENDING or SENT.
+# Associations v4 batch read (the public OpenAPI spec, CRM/Associations v4):
+# POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read, inputs [{id, after?}],
+# results [{from: {id}, to: [{toObjectId, associationTypes}], paging?}] ("paging" only when the
+# object has more associations than one answer holds: ask again with its ``after``).
+TICKETS: Final = "tickets"
+EMAILS: Final = "emails"
+EMAIL_DIRECTION: Final = "hs_email_direction"
+EMAIL_OUTGOING: Final = "EMAIL"
+EMAIL_TEXT: Final = "hs_email_text"
+EMAIL_TIMESTAMP: Final = "hs_timestamp"
+EMAIL_STATUS: Final = "hs_email_status"
+EMAIL_NOT_SENT: Final = frozenset({"BOUNCED", "FAILED", "SCHEDULED"})
+EMAIL_PROPERTIES: Final = (
+    EMAIL_DIRECTION,
+    EMAIL_TEXT,
+    EMAIL_TIMESTAMP,
+    EMAIL_STATUS,
+    OWNER,
+)
 VALIDATION_ERROR: Final = "VALIDATION_ERROR"
 CONFLICT: Final = "CONFLICT"
 # Association type ids the catalog may lack (the v4 labels endpoint gives them per portal;
@@ -162,3 +186,15 @@ MERGED_IDS: Final = "hs_merged_object_ids"
 #   way; a retried 400 is quarantined again.
 # - batch/create answers 201 and echoes each input's objectWriteTraceId on its row; the v4
 #   default association in batch takes 100 pairs (the other batch endpoints' limit).
+# - Replies (replies.py): logging or sending an e-mail on a ticket updates the ticket's activity
+#   properties (its "Last activity date"), hence hs_lastmodifieddate, so the sync's search finds
+#   the ticket and reads its e-mails; if not, a reply waits for the ticket's next change.
+# - No webhook carries the reply: the Webhooks API's ticket subscriptions report the ticket's own
+#   properties; ticket.associationChange is not confirmed to fire for e-mail engagements, and
+#   would carry ids only (a read would follow). Conversations inbox messages
+#   (/conversations/v3/conversations/threads/{id}/messages, conversation.newMessage) concern chat
+#   and inbox threads, not tickets Baton creates through the CRM API: not read. Replies arrive
+#   with the next `baton sync` run (the gap: up to one sync interval).
+# - An outgoing e-mail with an owner is a rep's (sequences and marketing e-mails are other
+#   objects); one with no hs_email_text (HTML only) is not told; a SENDING one is told (it is
+#   on its way), a SCHEDULED one is not, and is not seen again unless the ticket changes.

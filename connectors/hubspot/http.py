@@ -3,11 +3,11 @@
 The SDK builds a separate ``ApiClient`` (with its own urllib3 pool) for every API family, and
 each family raises its own ``ApiException`` with no common base. :class:`HubSpotClient` hands the
 SDK an ``api_factory`` that puts every family on one :class:`LimitedPool`, which, for every
-request: takes a token from the connection's :class:`~core.ratelimit.RateLimiter`; sets the
+request: takes a token from the portal's limiter (:mod:`core.budget`: shared by every process
+when the store is) and tells it the answer's ``X-HubSpot-RateLimit-Remaining``; sets the
 timeout when the SDK gave none (it never does unless asked); turns urllib3's own retries off
-(the delivery worker decides, RELIABILITY O6); reads ``X-HubSpot-RateLimit-Remaining``; and
-counts requests. :func:`classify` turns any family's exception, or urllib3's, into Baton's
-error tree.
+(the delivery worker decides, RELIABILITY O6); and counts requests. :func:`classify` turns
+any family's exception, or urllib3's, into Baton's error tree.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from urllib3.exceptions import HTTPError, TimeoutError
 
 from baton.connectors.hubspot import facts
 from baton.connectors.hubspot.settings import HubSpotSettings
+from baton.connectors.shared import int_header
+from baton.core.budget import account_limiter
 from baton.core.errors import (
     AccessDenied,
     BatonError,
@@ -74,9 +76,11 @@ class LimitedPool(urllib3.PoolManager):
         with self._count_lock:
             self.requests += 1
         response = super().urlopen(method, url, redirect=redirect, **kw)
-        remaining = response.headers.get(facts.HEADER_REMAINING)
-        if remaining is not None and remaining.strip().isdigit():
-            self.remaining = int(remaining)
+        remaining = int_header(response.headers, facts.HEADER_REMAINING)
+        if remaining is not None:
+            self.remaining = remaining
+        if response.status != 429:
+            self.limiter.observe(remaining)
         self.server_time = _http_date(response.headers.get("Date")) or self.server_time
         return response
 
@@ -88,7 +92,8 @@ class HubSpotClient:
         self.settings = settings
         per_minute = settings.rate_limit * facts.RATE_SAFETY * 60 / facts.RATE_WINDOW_SECONDS
         burst = max(1, int(settings.rate_limit * (1 - facts.RATE_SAFETY)))
-        self.limiter = limiter or RateLimiter(per_minute, burst)
+        portal = settings.portal_id or settings.host_override or settings.api_host
+        self.limiter = limiter or account_limiter(facts.PLATFORM, portal, per_minute, burst)
         self.pool = LimitedPool(self.limiter, timeout=settings.timeout)
         self.sdk = HubSpot(
             access_token=settings.access_token.get_secret_value(),

@@ -14,7 +14,8 @@ with a delay, so a run reads only what was modified up to HubSpot's own time (an
 the cursor at the next run. Before a query's paging
 would pass the cap, the query starts again from the cursor (``after`` back to none). A
 ticket's dispositions come with its owner and stage history from one batch read per 100
-Baton tickets. Archived tickets never match a search: the run's last page adds the recycle
+Baton tickets, and its reps' e-mails (public replies) from two more (:mod:`.replies`).
+Archived tickets never match a search: the run's last page adds the recycle
 bin's (``archived=true``) tickets archived since the last run → ``deleted``; a
 ticket whose ``hs_merged_object_ids`` names others → ``merged`` for each of those.
 """
@@ -32,6 +33,7 @@ from hubspot.crm.tickets import BatchReadInputSimplePublicObjectId, PublicObject
 
 from baton.connectors.hubspot import facts
 from baton.connectors.hubspot.http import HubSpotClient
+from baton.connectors.hubspot.replies import EmailReplies
 from baton.connectors.hubspot.values import (
     HISTORY_PROPERTIES,
     TicketReading,
@@ -115,12 +117,14 @@ class TicketFeed:
         ticket_url: TicketUrl,
         page_limit: int,
         clock: Callable[[], datetime],
+        replies: EmailReplies | None = None,
     ) -> None:
         self.client = client
         self.reading = reading
         self.ticket_url = ticket_url
         self.page_limit = page_limit
         self.clock = clock
+        self.replies = replies
 
     def pages(self, cursor: SyncCursor) -> Iterator[ChangePage]:
         """Search pages after ``cursor``; the last one also carries the tickets archived since
@@ -164,6 +168,7 @@ class TicketFeed:
             True,
             page.examined + examined,
             page.skipped,
+            page.replies,
         )
 
     def _page(self, tickets: list[Any], cursor: SyncCursor) -> ChangePage:
@@ -186,7 +191,8 @@ class TicketFeed:
                 skipped.append(str(ticket.id))
             else:
                 dispositions.append(found)
-        return ChangePage(dispositions, cursor.encode(), False, len(tickets), skipped)
+        replies = self.replies.read([str(t.id) for t in ours]) if self.replies and ours else []
+        return ChangePage(dispositions, cursor.encode(), False, len(tickets), skipped, replies)
 
     def _histories(self, ticket_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}

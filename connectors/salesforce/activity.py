@@ -7,6 +7,8 @@ page asks two more SOQL queries for all of its cases at once (batches of
 * ``CaseComment`` rows with ``IsPublished = true``: Baton's own note is never published (the
   mapping writes it private), so each is a public reply; the first one's CreatedDate −
   the case's CreatedDate is ``first_response_seconds``, their number ``public_replies``;
+  those written by staff are also the page's :class:`~baton.core.replies.PublicReply`
+  (:mod:`.replies`: the rows carry their author through ``CreatedBy``);
 * ``CaseHistory`` rows for ``Status`` and ``Owner`` (Field History Tracking must be on for
   them): a Status change from a closed status to an open one is a reopen; an owner change
   after the case was created is a transfer (Salesforce writes two rows per change, one with
@@ -26,6 +28,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from baton.connectors.salesforce import facts
+from baton.connectors.salesforce.replies import COMMENT_COLUMNS
 from baton.connectors.salesforce.values import CaseActivity, CaseReading, is_true, timestamp
 from baton.core.errors import PlatformError
 
@@ -111,16 +114,24 @@ class ActivityReader:
 
     def read(self, cases: Sequence[Mapping[str, Any]]) -> dict[str, CaseActivity]:
         """Each case's activity, by its 15-character id."""
+        return self.page(cases)[0]
+
+    def page(
+        self, cases: Sequence[Mapping[str, Any]]
+    ) -> tuple[dict[str, CaseActivity], list[Json]]:
+        """Each case's activity, by its 15-character id, and the published CaseComment rows
+        read for it (the page's public replies are among them: :mod:`.replies`)."""
         ids = [str(c[facts.CASE_ID]) for c in cases if _ID.match(str(c.get(facts.CASE_ID)))]
         if not ids:
-            return {}
-        comments = self._grouped(self._rows(ids, published_comments_query), "ParentId")
+            return {}, []
+        rows = self._rows(ids, published_comments_query)
+        comments = self._grouped(rows, "ParentId")
         history_rows = None if self._history_refused else self._history(ids)
         history = None if history_rows is None else self._grouped(history_rows, "CaseId")
         if history_rows == [] and any(is_true(c.get(facts.CASE_IS_CLOSED)) for c in cases):
             self._warn("empty", "CaseHistory has no Status rows for closed cases")
         closed = closed_statuses(self._reading, cases)
-        return {
+        activity = {
             case_id[:15]: activity_of(
                 case,
                 comments.get(case_id[:15], []),
@@ -130,6 +141,7 @@ class ActivityReader:
             for case in cases
             if (case_id := str(case.get(facts.CASE_ID)))[:15] in {i[:15] for i in ids}
         }
+        return activity, rows
 
     def _history(self, ids: list[str]) -> list[Json] | None:
         try:
@@ -168,9 +180,10 @@ class ActivityReader:
 
 
 def published_comments_query(case_ids: Sequence[str]) -> str:
-    """The published CaseComments of ``case_ids``, oldest first."""
+    """The published CaseComments of ``case_ids``, oldest first, with their authors."""
+    columns = ", ".join(COMMENT_COLUMNS)
     return (
-        f"SELECT ParentId, CreatedDate FROM {facts.CASE_COMMENT} "  # noqa: S608
+        f"SELECT {columns} FROM {facts.CASE_COMMENT} "  # noqa: S608
         f"WHERE ParentId IN ({_id_list(case_ids)}) AND IsPublished = true ORDER BY CreatedDate"
     )
 

@@ -38,14 +38,15 @@ from baton.connectors.base import Connector, found_ticket, post_note_once
 from baton.connectors.salesforce import facts, outbound
 from baton.connectors.salesforce.activity import ActivityReader
 from baton.connectors.salesforce.auth import SalesforceSettings
-from baton.connectors.salesforce.http import SalesforceClient, classify_status, json_body
+from baton.connectors.salesforce.composite import AlreadyCarried, created_case, unreadable
+from baton.connectors.salesforce.http import SalesforceClient, json_body
 from baton.connectors.salesforce.mapping import (
     SalesforceMapping,
     composite_request,
-    duplicate_of,
     insert_request,
 )
 from baton.connectors.salesforce.receiving import deletions_page, outbound_events, verify_outbound
+from baton.connectors.salesforce.replies import case_replies
 from baton.connectors.salesforce.sync import (
     QUEUES_QUERY,
     USERS_QUERY,
@@ -64,7 +65,6 @@ from baton.core.errors import (
     ConfigError,
     IdempotencyConflict,
     PlatformError,
-    RetryableError,
     TargetRefused,
 )
 from baton.core.handoff import Handoff
@@ -76,10 +76,6 @@ from baton.core.ratelimit import RateLimiter
 def utcnow() -> datetime:
     """The current time in UTC."""
     return datetime.now(UTC)
-
-
-class AlreadyCarried(Exception):
-    """A first attempt's insert was refused: a case already carries the handoff id."""
 
 
 class SalesforceConnector(Connector):
@@ -227,22 +223,13 @@ class SalesforceConnector(Connector):
         response = self._client.request(
             composite.method, composite.path, json=composite.json, headers=composite.headers
         )
-        parts = json_body(response)
-        results = parts.get("compositeResponse") if isinstance(parts, dict) else None
-        if not isinstance(results, list) or len(results) != len(plan.requests):
-            raise _unreadable(response.status_code)
-        failed = [p for p in results if not _succeeded(p)]
-        if failed:
-            causes = [p for p in failed if not _halted(p)] or failed
-            cause = causes[0] if isinstance(causes[0], dict) else {}
-            if insert_as is not None and duplicate_of(cause.get("body"), field):
-                raise AlreadyCarried(insert_as)
-            raise classify_status(_status(cause) or 400, cause.get("body"))
-        case = results[0].get("body")
-        case_id = case.get("id") if isinstance(case, dict) else None
-        if not isinstance(case_id, str) or not case_id:
-            raise _unreadable(response.status_code)
-        created = case.get("created") is not False
+        case_id, created = created_case(
+            json_body(response),
+            response.status_code,
+            len(plan.requests),
+            insert_as=insert_as,
+            external_id_field=self.reading.external_id_field,
+        )
         url = self.ticket_url(case_id)
         return TicketRef(
             self.platform, case_id, url, created, plan.route, plan.target, backup=backup
@@ -299,7 +286,7 @@ class SalesforceConnector(Connector):
         users (SOQL), read live."""
         describe = self._client.get_json(self._client.api_path("sobjects/Case/describe/"))
         if not isinstance(describe, dict):
-            raise _unreadable(200)
+            raise unreadable(200)
         return catalog_from(
             describe,
             self._client.query_all(QUEUES_QUERY),
@@ -351,7 +338,8 @@ class SalesforceConnector(Connector):
         """Baton's cases changed after ``cursor`` (S1-S4), one ChangePage per query batch:
         keyset queries on (SystemModstamp, Id) of ``page_limit`` rows, each followed through
         ``nextRecordsUrl``; then one page of deletions from ``deleted/`` (done). Each page
-        also reads its cases' published comments and history (:mod:`.activity`)."""
+        also reads its cases' published comments and history (:mod:`.activity`); the comments
+        by staff are its public replies (:mod:`.replies`)."""
         position = SyncCursor.decode(cursor, since)
         fields = self.reading.needed_fields()
         reader = ActivityReader(self._client, self.reading, self._warned)
@@ -378,7 +366,7 @@ class SalesforceConnector(Connector):
     ) -> ChangePage:
         dispositions: list[Disposition] = []
         skipped: list[str] = []
-        activity = reader.read(records)
+        activity, comments = reader.page(records)
         for record in records:
             disposition = case_disposition(
                 record,
@@ -391,32 +379,8 @@ class SalesforceConnector(Connector):
                 skipped.append(str(record.get(facts.CASE_ID)))
             else:
                 dispositions.append(disposition)
-        return ChangePage(dispositions, position.encode(), False, len(records), skipped)
+        replies = case_replies(comments, integration_user=self.settings.username)
+        return ChangePage(dispositions, position.encode(), False, len(records), skipped, replies)
 
     def _deletions(self, position: SyncCursor, since: datetime) -> ChangePage:
         return deletions_page(self._client, position, since, self._clock(), self.ticket_url)
-
-
-def _status(part: Any) -> int:
-    status = part.get("httpStatusCode") if isinstance(part, dict) else None
-    return status if type(status) is int else 0
-
-
-def _succeeded(part: Any) -> bool:
-    return 200 <= _status(part) < 300
-
-
-def _halted(part: Any) -> bool:
-    body = part.get("body") if isinstance(part, dict) else None
-    first = body[0] if isinstance(body, list) and body else None
-    return isinstance(first, dict) and first.get("errorCode") == facts.PROCESSING_HALTED
-
-
-def _unreadable(status: int) -> RetryableError:
-    """The create may have happened: a retry (first_attempt=False) will find it."""
-    return RetryableError(
-        "create answered without a readable case",
-        platform=facts.PLATFORM,
-        status=status,
-        code="UnreadableResponse",
-    )

@@ -96,6 +96,25 @@ DEFAULT_STATUSES: Final[dict[str, Outcome]] = {
 }
 
 # CaseComment (Object Reference): ParentId, IsPublished, CommentBody, CreatedDate, CreatedById.
+# IsPublished: "visible to customers in the Self-Service portal"; "In the Salesforce user
+# interface, comments are generally entered by Users working on a Case" (Object Reference,
+# CaseComment, Usage). A child-to-parent relationship is read with the dot operator in SELECT
+# and WHERE, the relationship name being the foreign key's without "Id" (SOQL and SOSL
+# Reference, "Understanding Relationship Names": CreatedById → CreatedBy); REST answers it as
+# a nested record ``{"attributes": {...}, "Name": ...}`` (null when the reference is).
+# User.UserType (Object Reference, User; quoted on salesforce.stackexchange.com/questions/3889):
+# "Standard" is an internal user (Salesforce, Salesforce Platform licences); PowerPartner,
+# CSPLitePortal, CustomerSuccess, PowerCustomerSuccess are partner and customer portal users,
+# CsnOnly Chatter Free, Guest a site's guest user. So a reply by "a person working the case" is
+# a published comment whose CreatedBy.UserType is Standard.
+COMMENT_ID: Final = "Id"
+COMMENT_PARENT: Final = "ParentId"
+COMMENT_BODY: Final = "CommentBody"
+COMMENT_CREATED_BY: Final = "CreatedBy"
+COMMENT_AUTHOR_NAME: Final = "CreatedBy.Name"
+COMMENT_AUTHOR_TYPE: Final = "CreatedBy.UserType"
+COMMENT_AUTHOR_USERNAME: Final = "CreatedBy.Username"
+STAFF_USER_TYPE: Final = "Standard"
 # CaseHistory (Object Reference): read-only, query()-able; CaseId, Field (the case field's name
 # or a special value), OldValue/NewValue (anyType, ≤ 255 characters), CreatedDate. "Two rows are
 # added to this record when foreign key fields change": one with the names, one with the ids.
@@ -136,5 +155,19 @@ HISTORY_REFUSED_CODES: Final = frozenset({"INVALID_TYPE", "INVALID_FIELD"})
 # Ids per CaseComment/CaseHistory query: a GET query's URL stays well under the REST API's URI
 # length limit (16,384 bytes, from community answers) at 200 quoted ids.
 ACTIVITY_IDS_PER_QUERY: Final = 200
-# A published CaseComment is an agent's public reply: Baton's note is always private, and
-# comments customers add (portal, Email-to-Case) are assumed rare enough not to tell apart.
+# A published CaseComment counts toward ``public_replies`` and first response whoever wrote it
+# (Baton's note is always private); only staff's become a ``ticket.replied`` (below).
+# Replies (replies.py): UNCONFIRMED
+# - Inserting a CaseComment updates its Case's SystemModstamp (the sandbox does so), so the
+#   sync's keyset query over Case brings the case, and its new comment, in the next run. If an
+#   org does not, a reply waits for the next change of its case.
+# - No webhook for a reply: Outbound Messages are workflow/flow actions on one object (Baton's
+#   is on Case). Whether a record-triggered flow on CaseComment can send an Outbound Message
+#   defined on CaseComment was not confirmed; Baton does not ask for one. Replies arrive with
+#   the next `baton sync` run (the gap: up to one sync interval).
+# - The Automated Process user and integration users with a Salesforce Integration licence are
+#   assumed not to be "Standard"; an integration running as a Standard user that publishes
+#   comments would be told as a person's reply (Baton's own user is left out by its username
+#   when the settings name it: JWT bearer and password logins; not with client credentials).
+# - Customers replying by e-mail (Email-to-Case) write EmailMessage rows, not CaseComments: not
+#   read, so not told; FeedItem posts (Case Feed) are not read either.

@@ -1,9 +1,10 @@
 """The rate-limited session simple-salesforce logs in on, and the one error classification.
 
 :class:`SalesforceAdapter` is mounted on the session for both schemes. For every request the
-SDK or Baton sends it: takes a token from the connection's
-:class:`~core.ratelimit.RateLimiter`; sets the timeout when the caller gave none (the SDK's
-login calls give none); reads ``Sforce-Limit-Info``; and, when a host override is configured
+SDK or Baton sends it: takes a token from the org's limiter (:mod:`core.budget`: shared by
+every process when the store is); sets the timeout when the caller gave none (the SDK's
+login calls give none); reads ``Sforce-Limit-Info`` and tells the limiter what is left of the
+daily allowance; and, when a host override is configured
 (the sandbox), sends every ``https://*.salesforce.com`` URL — login, token, instance — and the
 override's own host over https to the override's base URL instead.
 
@@ -31,6 +32,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed, Salesfo
 from baton.connectors.salesforce import facts
 from baton.connectors.salesforce.auth import SalesforceSettings
 from baton.connectors.shared import transport_failure
+from baton.core.budget import account_limiter
 from baton.core.errors import (
     AccessDenied,
     BatonError,
@@ -96,6 +98,7 @@ class SalesforceAdapter(HTTPAdapter):
             return
         used, total = int(match.group(1)), int(match.group(2))
         self.api_usage = (used, total)
+        self.limiter.observe(max(0, total - used))
         if total and used >= total * facts.API_USAGE_WARNING and not self._warned_usage:
             self._warned_usage = True
             log.warning("Salesforce: %d of the org's %d daily API requests used", used, total)
@@ -106,7 +109,13 @@ class SalesforceClient:
 
     def __init__(self, settings: SalesforceSettings, limiter: RateLimiter | None = None) -> None:
         self.settings = settings
-        self.limiter = limiter or RateLimiter(settings.rate_limit)
+        org = (
+            settings.organization_id
+            or settings.instance_url
+            or settings.host_override
+            or f"{settings.domain}/{settings.client_id or settings.username or ''}"
+        )
+        self.limiter = limiter or account_limiter(facts.PLATFORM, org, settings.rate_limit)
         self.adapter = SalesforceAdapter(
             self.limiter, timeout=settings.timeout, host_override=settings.host_override
         )

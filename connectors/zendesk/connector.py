@@ -18,7 +18,8 @@ Settings (environment):
 Creates send the mapping's planned request (``POST /api/v2/tickets.json`` with
 ``Idempotency-Key`` = ``external_id`` = the handoff id) on zenpy's authenticated session; a
 retry after an unknown outcome first looks the ticket up by ``external_id``. Reads (look-ups,
-catalog, a missing metric set) use zenpy's own calls; the incremental export is read raw on
+catalog, a missing metric set, the ticket events export that heals public replies) use
+zenpy's own calls; the incremental export is read raw on
 the same session, since zenpy's pager drops its ``metric_sets`` sideload. Webhook bodies are
 described in :mod:`.events`; errors are classified in :mod:`.http`. A create whose group or
 assignee Zendesk refuses raises TargetRefused; ``use_backup=True`` sends the mapping's
@@ -41,6 +42,7 @@ from baton.connectors.base import Connector, found_ticket
 from baton.connectors.zendesk import facts
 from baton.connectors.zendesk.events import EventReader, verify_signature
 from baton.connectors.zendesk.http import ZendeskClient, ZendeskSettings
+from baton.connectors.zendesk.replies import ReplyExport
 from baton.connectors.zendesk.sync import (
     catalog_from,
     is_baton_ticket,
@@ -86,6 +88,8 @@ class ZendeskConnector(Connector):
         self._statuses = {**facts.DEFAULT_STATUSES, **statuses}
         self._names = Names(mapping.catalog if mapping is not None else None)
         self._events = EventReader(self._statuses, self.ticket_url, self._names)
+        catalog = mapping.catalog if mapping is not None else None
+        self._replies = ReplyExport(self._client, self._start_time, catalog)
         self.metrics_fallbacks = 0  # tickets whose metrics an export page did not sideload
 
     @classmethod
@@ -273,6 +277,11 @@ class ZendeskConnector(Connector):
             if change_page.done or not isinstance(next_url, str) or not next_url:
                 return
             page = self._export(next_url, {})
+
+    def reply_changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
+        """Public replies by staff, from the incremental ticket events export (its own cursor:
+        the export's ``end_time``); see :mod:`.replies`."""
+        return self._replies.pages(cursor, since=since)
 
     def _first_params(self, cursor: str | None, since: datetime) -> dict[str, str]:
         if cursor and not cursor.startswith(facts.START_TIME_CURSOR_PREFIX):

@@ -42,6 +42,9 @@ IDEMPOTENCY_LOOKUP_HEADER: Final = "x-idempotency-lookup"  # "hit" | "miss"
 IDEMPOTENCY_MISMATCH_ERROR: Final = "IdempotentRequestError"
 RECORD_INVALID_ERROR: Final = "RecordInvalid"
 RETRY_AFTER_HEADER: Final = "retry-after"
+# Every answer carries the account's per-minute limit and what is left of it ("Rate limits",
+# "Monitoring your request activity"): ``X-Rate-Limit: 700``, ``X-Rate-Limit-Remaining: 699``.
+RATE_LIMIT_REMAINING_HEADER: Final = "x-rate-limit-remaining"
 AGENT_TICKET_URL: Final = "https://{subdomain}.zendesk.com/agent/tickets/{id}"
 API_TICKET_PATH: Final = "/api/v2/tickets/{id}.json"
 INCREMENTAL_MIN_AGE_SECONDS: Final = 60  # start_time must be at least a minute in the past
@@ -54,6 +57,15 @@ INCREMENTAL_MIN_AGE_SECONDS: Final = 60  # start_time must be at least a minute 
 INCREMENTAL_TICKETS_PATH: Final = "/api/v2/incremental/tickets/cursor.json"
 INCLUDE_PARAM: Final = "include"
 METRIC_SETS: Final = "metric_sets"
+# Incremental Ticket Event Export (Incremental Exports reference): time-based,
+# ``GET /api/v2/incremental/ticket_events.json?start_time=…``; ``include=comment_events`` puts each
+# comment in the event's ``child_events`` as ``{id, via, type: "Comment", author_id, body,
+# html_body, public, attachments, audit_id, created_at, event_type: "Comment"}`` (without it only
+# ``comment_present`` / ``comment_public``). Pages: ``end_time`` (the next start_time),
+# ``end_of_stream``, ``next_page``, ``count``; events of the last minute are left out. zenpy 2.0.57:
+# ``tickets.events(start_time, include)``. Allowed for admins only: the API user must be one.
+COMMENT_EVENTS: Final = "comment_events"
+COMMENT_EVENT_TYPE: Final = "Comment"
 # Ticket metrics: ``replies`` is the number of public replies added by agents (Ticket Metrics
 # reference, "replies").
 METRIC_PUBLIC_REPLIES: Final = "replies"
@@ -88,6 +100,7 @@ TIMESTAMP_HEADER: Final = "x-zendesk-webhook-signature-timestamp"
 TICKET_EVENT_PREFIX: Final = "zen:event-type:ticket."
 STATUS_CHANGED: Final = "status_changed"
 GROUP_CHANGED: Final = "group_assignment_changed"
+COMMENT_ADDED: Final = "comment_added"  # Webhooks reference, "Ticket events": Comment created
 MAX_HEADER_CHARS: Final = 256  # Baton's bound: longer signature/timestamp headers are malformed
 # A cursor Baton makes when the export has returned none yet: resume from this unix time.
 START_TIME_CURSOR_PREFIX: Final = "start_time:"
@@ -127,5 +140,14 @@ TARGET_DETAIL_KEYS: Final = frozenset({"group", "group_id", "assignee", "assigne
 # A refused create (4xx) leaves its Idempotency-Key unused, so the backup target's create may
 # send the same key with another body; were the refusal remembered, Zendesk would answer
 # IdempotentRequestError (an IdempotencyConflict: dead-lettered, never a second ticket).
+# Comment webhooks (``zen:event-type:ticket.comment_added``): ``event.comment`` is ``{id, body,
+# is_public, author: {id, is_staff, name}}`` — the reference lists the event; the comment's fields
+# are taken from published examples of its payload, not from the reference's own text.
+# A comment's id in that webhook equals the id of its ``Comment`` child event in the ticket
+# events export (as in Ticket Audits, where the Comment event's id is the comment's): assumed,
+# so that a reply seen both ways is told once.
+# Comments made by business rules (triggers, automations) come ``via`` these channels (Via object
+# reference lists ``rule``; ``system`` is assumed): never a person's reply.
+AUTOMATED_VIA_CHANNELS: Final = frozenset({"rule", "system"})
 # Trigger webhooks: {{ticket.status}} renders a title-cased status ("Solved"); compared casefolded.
 # {{ticket.updated_at_with_timestamp}} renders ISO-8601 to the minute ("2013-12-12T05:35Z").

@@ -2,8 +2,9 @@
 
 Every request — zenpy's own and the create Baton sends on zenpy's session for its
 ``Idempotency-Key`` header — goes through :class:`LimitedAdapter`, mounted on the session for
-both schemes: it takes a token from the connection's :class:`~core.ratelimit.RateLimiter`
-first, and pauses the limiter for every thread when Zendesk answers 429.
+both schemes: it takes a token from the account's limiter (:mod:`core.budget`: shared by every
+process when the store is) first, tells it the ``X-Rate-Limit-Remaining`` of each answer, and
+pauses it for everyone when Zendesk answers 429.
 
 Retries are not done here (no urllib3 retries, zenpy's 429 budget is 0): every failure is
 classified by :func:`classify` and the delivery worker decides, honouring ``retry_after``.
@@ -24,8 +25,9 @@ from requests.adapters import HTTPAdapter
 from zenpy import Zenpy
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
-from baton.connectors.shared import positive_setting, transport_failure
+from baton.connectors.shared import int_header, positive_setting, transport_failure
 from baton.connectors.zendesk import facts
+from baton.core.budget import account_limiter
 from baton.core.errors import (
     AccessDenied,
     BatonError,
@@ -115,6 +117,8 @@ class LimitedAdapter(HTTPAdapter):
         response: requests.Response = super().send(request, *args, **kwargs)
         if response.status_code == 429:
             self.limiter.pause_for(retry_after_seconds(response) or 0.0)
+        else:
+            self.limiter.observe(int_header(response.headers, facts.RATE_LIMIT_REMAINING_HEADER))
         return response
 
 
@@ -136,7 +140,9 @@ class ZendeskClient:
 
     def __init__(self, settings: ZendeskSettings, limiter: RateLimiter | None = None) -> None:
         self.settings = settings
-        self.limiter = limiter or RateLimiter(settings.rate_limit)
+        self.limiter = limiter or account_limiter(
+            facts.PLATFORM, settings.base_url or settings.subdomain, settings.rate_limit
+        )
         self.session = requests.Session()
         adapter = LimitedAdapter(self.limiter, max_wait=settings.timeout)
         self.session.mount("https://", adapter)

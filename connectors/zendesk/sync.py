@@ -6,14 +6,13 @@ Pure functions over the export's plain JSON; no HTTP here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 import pydantic
 
 from baton.connectors.zendesk import facts
 from baton.connectors.zendesk.events import handoff_id_or_none
-from baton.connectors.zendesk.values import Names, is_merged
+from baton.connectors.zendesk.values import Names, aware_time, is_merged
 from baton.core.catalog import Catalog, CatalogField, Entity, Option
 from baton.core.disposition import Disposition, Outcome
 
@@ -53,7 +52,7 @@ def sync_disposition(
     outcome: Outcome | None = (
         "merged" if is_merged(status, ticket.get("tags")) else statuses.get(status)
     )
-    occurred_at = _timestamp(ticket.get("updated_at"))
+    occurred_at = aware_time(ticket.get("updated_at"))
     ticket_id = _id_text(ticket.get("id"))
     if outcome is None or occurred_at is None or ticket_id is None:
         return None
@@ -130,16 +129,6 @@ def _id_text(value: Any) -> str | None:
     if type(value) is int or (isinstance(value, str) and value.isdigit()):
         return str(value)
     return None
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return when if when.utcoffset() is not None else None
 
 
 # ------------------------------------------------------------------------------ catalog

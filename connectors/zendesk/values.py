@@ -4,6 +4,7 @@ ticket was merged away."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from baton.connectors.zendesk import facts
@@ -39,3 +40,15 @@ def _named(names: Mapping[str, str], entity_id: str | None) -> str | None:
 def is_merged(status: str, tags: Any) -> bool:
     """Whether a ticket was closed by a merge into another: closed, tagged ``closed_by_merge``."""
     return status == facts.STATUS_CLOSED and isinstance(tags, list) and facts.MERGED_TAG in tags
+
+
+def aware_time(value: Any) -> datetime | None:
+    """An ISO-8601 time with an offset (or such a datetime, as zenpy may give), else None."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value
+    return None

@@ -22,6 +22,21 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def batch_answer(results: list[Json], errors: list[Json], started: str, completed: str) -> Answer:
+    """A batch endpoint's answer: 200, or 207 with the inputs that failed in ``errors``."""
+    answer: Json = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": started,
+        "completedAt": completed,
+    }
+    if errors:
+        answer["numErrors"] = len(errors)
+        answer["errors"] = errors
+        return Answer(facts.MULTI_STATUS, answer)
+    return Answer(200, answer)
+
+
 def default_properties(kind: str) -> tuple[str, ...]:
     if kind == "tickets":
         return facts.TICKET_DEFAULT_PROPERTIES
@@ -46,3 +61,13 @@ def json_object(body: Any) -> Json:
     if not isinstance(body, dict):
         raise bad_request("Invalid input JSON: expected an object")
     return body
+
+
+def batch_inputs(body: Any, limit: int = facts.BATCH_MAX_INPUTS) -> list[Any]:
+    """A batch call's ``inputs``: a non-empty list of at most ``limit`` items, else 400."""
+    inputs = json_object(body).get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise bad_request("inputs is required")
+    if len(inputs) > limit:
+        raise bad_request(f"at most {limit} inputs are allowed")
+    return inputs

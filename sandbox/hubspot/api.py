@@ -1,5 +1,6 @@
-"""The CRM REST resources: objects (tickets, contacts, notes, emails), batch upsert, merge,
-search, associations v4 and their labels, pipelines, owners and properties."""
+"""The CRM REST resources: objects (tickets, contacts, notes, emails), batch upsert, merge and
+search, routed here with the associations v4 (associations_api.py) and the pipelines, owners
+and properties (portal_api.py)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from baton.sandbox.hubspot.answer import (
     Json,
     Query,
     bad_request,
+    batch_answer,
+    batch_inputs,
     default_properties,
     flag,
     json_object,
     listed,
 )
+from baton.sandbox.hubspot.associations_api import AssociationResources
 from baton.sandbox.hubspot.crm import Record, hs_time, object_type
 from baton.sandbox.hubspot.errors import HubSpotError, fail
 from baton.sandbox.hubspot.history import with_history
@@ -27,7 +31,7 @@ from baton.sandbox.hubspot.search import search
 from baton.sandbox.hubspot.state import HubSpotState
 
 
-class CrmApi(PortalResources):
+class CrmApi(PortalResources, AssociationResources):
     """Answers one request of the CRM API (auth and limits are checked before)."""
 
     def __init__(self, state: HubSpotState) -> None:
@@ -63,6 +67,7 @@ class CrmApi(PortalResources):
             rf"{v4}/associations/{obj}/(?P<to>[^/]+)/batch/associate/default",
             self.associate_default_batch,
         )
+        self._add("POST", rf"{v4}/associations/{obj}/(?P<to>[^/]+)/batch/read", self.batch_read_to)
 
     def _add(self, method: str, pattern: str, handler: Callable[..., Answer]) -> None:
         self._routes.append((method, re.compile(pattern + "$"), handler))
@@ -236,25 +241,11 @@ class CrmApi(PortalResources):
         return self._batch(results, errors, started)
 
     def _batch(self, results: list[Json], errors: list[Json], started: str) -> Answer:
-        answer: Json = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": started,
-            "completedAt": hs_time(self.state.clock()),
-        }
-        if errors:
-            answer["numErrors"] = len(errors)
-            answer["errors"] = errors
-            return Answer(facts.MULTI_STATUS, answer)
-        return Answer(200, answer)
+        return batch_answer(results, errors, started, hs_time(self.state.clock()))
 
     def batch_upsert(self, kind: str, query: Query, body: Any) -> Answer:
         kind = object_type(kind)
-        inputs = json_object(body).get("inputs")
-        if not isinstance(inputs, list) or not inputs:
-            raise bad_request("inputs is required")
-        if len(inputs) > facts.BATCH_MAX_INPUTS:
-            raise bad_request(f"at most {facts.BATCH_MAX_INPUTS} inputs are allowed")
+        inputs = batch_inputs(body)
         seen: set[tuple[str, str]] = set()
         for item in inputs:
             if not isinstance(item, dict) or "id" not in item:
@@ -292,11 +283,7 @@ class CrmApi(PortalResources):
         refused. ``objectWriteTraceId`` is echoed on each row made and in each error's
         context."""
         kind = object_type(kind)
-        inputs = json_object(body).get("inputs")
-        if not isinstance(inputs, list) or not inputs:
-            raise bad_request("inputs is required")
-        if len(inputs) > facts.BATCH_MAX_INPUTS:
-            raise bad_request(f"at most {facts.BATCH_MAX_INPUTS} inputs are allowed")
+        inputs = batch_inputs(body)
         started = hs_time(self.state.clock())
         results, errors = [], []
         with self.state.lock:
@@ -321,97 +308,3 @@ class CrmApi(PortalResources):
     def search(self, kind: str, query: Query, body: Any) -> Answer:
         kind = object_type(kind)
         return Answer(200, search(self.state, kind, body, default_properties(kind)))
-
-    # ---- associations v4 --------------------------------------------------------------------
-
-    def associate(self, kind: str, oid: str, to: str, tid: str, query: Query, body: Any) -> Answer:
-        kind, to = object_type(kind), object_type(to)
-        if not isinstance(body, list):
-            raise bad_request("the body must be a list of {associationCategory, associationTypeId}")
-        self.state.associate(kind, oid, to, tid, body)
-        return Answer(
-            201,
-            {
-                "fromObjectTypeId": facts.OBJECT_TYPE_IDS[kind],
-                "fromObjectId": int(oid),
-                "toObjectTypeId": facts.OBJECT_TYPE_IDS[to],
-                "toObjectId": int(tid),
-                "labels": [],
-            },
-        )
-
-    def associate_default(
-        self, kind: str, oid: str, to: str, tid: str, query: Query, body: Any
-    ) -> Answer:
-        kind, to = object_type(kind), object_type(to)
-        started = hs_time(self.state.clock())
-        type_id = self.state.default_type(kind, to)
-        spec = {"associationCategory": facts.HUBSPOT_DEFINED, "associationTypeId": type_id}
-        self.state.associate(kind, oid, to, tid, [spec])
-        row = {
-            "from": {"id": oid},
-            "to": {"id": tid},
-            "associationSpec": {
-                "associationCategory": facts.HUBSPOT_DEFINED,
-                "associationTypeId": type_id,
-            },
-        }
-        return self._batch([row], [], started)
-
-    def associate_default_batch(self, kind: str, to: str, query: Query, body: Any) -> Answer:
-        """``{inputs: [{from: {id}, to: {id}}]}``: each pair's default association; 200, or
-        207 with the pairs whose records do not exist."""
-        kind, to = object_type(kind), object_type(to)
-        inputs = json_object(body).get("inputs")
-        if not isinstance(inputs, list) or not inputs:
-            raise bad_request("inputs is required")
-        if len(inputs) > facts.BATCH_MAX_INPUTS:
-            raise bad_request(f"at most {facts.BATCH_MAX_INPUTS} inputs are allowed")
-        started = hs_time(self.state.clock())
-        results, errors = [], []
-        for item in inputs:
-            pair = item if isinstance(item, dict) else {}
-            oid = str((pair.get("from") or {}).get("id", ""))
-            tid = str((pair.get("to") or {}).get("id", ""))
-            try:
-                answer = self.associate_default(kind, oid, to, tid, query, None)
-            except HubSpotError as exc:
-                errors.append({**exc.body, "context": {"fromId": [oid], "toId": [tid]}})
-                continue
-            results += answer.body["results"]
-        return self._batch(results, errors, started)
-
-    def dissociate(self, kind: str, oid: str, to: str, tid: str, query: Query, body: Any) -> Answer:
-        self.state.dissociate(object_type(kind), oid, object_type(to), tid)
-        return Answer(204)
-
-    def associations(self, kind: str, oid: str, to: str, query: Query, body: Any) -> Answer:
-        kind, to = object_type(kind), object_type(to)
-        with self.state.lock:
-            self.state.live(kind, oid)
-            found = self.state.associated(kind, oid, to)
-        return Answer(
-            200,
-            {
-                "results": [
-                    {
-                        "toObjectId": int(tid),
-                        "associationTypes": [
-                            {"category": category, "typeId": type_id, "label": None}
-                            for category, type_id in sorted(types)
-                        ],
-                    }
-                    for tid, types in found
-                ]
-            },
-        )
-
-    def labels(self, kind: str, to: str, query: Query, body: Any) -> Answer:
-        kind, to = object_type(kind), object_type(to)
-        type_id = facts.ASSOCIATION_TYPES.get((kind, to))
-        results = (
-            []
-            if type_id is None
-            else [{"category": facts.HUBSPOT_DEFINED, "typeId": type_id, "label": None}]
-        )
-        return Answer(200, {"results": results})

@@ -3,6 +3,7 @@ the portal's agents and admins would do in HubSpot's UI.
 
 ``POST   /_sandbox/tickets/{id}/note``        ``{"body": "..."}`` an agent's note on the ticket
 ``POST   /_sandbox/tickets/{id}/reply``       ``{"body": "...", "subject"?}`` an agent's email reply
+``POST   /_sandbox/tickets/{id}/customer-email`` ``{"body": "..."}`` the customer's e-mail reply
 ``POST   /_sandbox/tickets/{id}/stage``       ``{"stage": name or id, "pipeline"?}``
 ``POST   /_sandbox/tickets/{id}/owner``       ``{"owner": id, email or name, or null}``
 ``POST   /_sandbox/tickets/{id}/rate``        ``{"score": 5, "property": "baton_csat_score"}``
@@ -179,6 +180,12 @@ def _ticket_routes(app: FastAPI, state: HubSpotState) -> None:
     async def reply(ticket_id: str, body: TextBody) -> Json:
         _ticket(state, ticket_id)
         created = state.agent_reply(ticket_id, body.body, body.subject)
+        return {**_ticket(state, ticket_id), "email": created.describe()}
+
+    @app.post(f"{TICKET}/customer-email")
+    async def customer_email(ticket_id: str, body: TextBody) -> Json:
+        _ticket(state, ticket_id)
+        created = state.customer_email(ticket_id, body.body)
         return {**_ticket(state, ticket_id), "email": created.describe()}
 
     @app.post(f"{TICKET}/stage")

@@ -227,3 +227,15 @@ TIME_TO_FIRST_AGENT_REPLY = "time_to_first_agent_reply"
 # v4 "associate records (default) in batch" (POST /crm/v4/associations/{from}/{to}/batch/
 # associate/default, {inputs: [{from: {id}, to: {id}}]}) takes at most 100 pairs here, like the
 # other batch endpoints, and answers 200 (207 with the pairs whose records do not exist).
+# v4 associations batch read (association_reads.py): at most 1,000 inputs; up to 500
+# associations per input in one answer; toObjectId written as a number (the spec types it as a
+# string; HubSpot's examples show numbers); an unknown from-id is an error row (207).
+ASSOCIATION_BATCH_MAX_INPUTS = 1_000
+ASSOCIATIONS_PAGE_SIZE = 500
+# E-mails and notes on a ticket (state.py): logging one sets the ticket's "Last activity date"
+# (the default property notes_last_updated), which moves hs_lastmodifieddate, so a search on it
+# finds the ticket. A customer's reply is an INCOMING_EMAIL with no owner (the Activities |
+# Email guide: "the email was a reply to a logged outgoing email").
+LAST_ACTIVITY_DATE = "notes_last_updated"
+EMAIL_OUTGOING = "EMAIL"
+EMAIL_INCOMING = "INCOMING_EMAIL"

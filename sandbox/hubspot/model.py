@@ -182,6 +182,9 @@ def ticket_properties() -> list[PropertyDef]:
             [("Chat", "CHAT"), ("Email", "EMAIL"), ("Form", "FORM"), ("Phone", "PHONE")],
         ),
         PropertyDef("closed_date", "Close date", "datetime", "date", read_only=True),
+        PropertyDef(
+            facts.LAST_ACTIVITY_DATE, "Last activity date", "datetime", "date", read_only=True
+        ),
         PropertyDef(facts.TIME_TO_CLOSE, "Time to close", "number", "number", read_only=True),
         PropertyDef(
             facts.FIRST_AGENT_REPLY_DATE,
@@ -262,5 +265,13 @@ def other_properties() -> dict[str, list[PropertyDef]]:
                 group="email",
             ),
             PropertyDef("hs_timestamp", "Activity date", "datetime", "date", group="email"),
+            PropertyDef(
+                "hs_email_status",
+                "Email send status",
+                "enumeration",
+                "select",
+                [(v.title(), v) for v in ("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT")],
+                group="email",
+            ),
         ],
     }

@@ -14,7 +14,7 @@ from baton.core.catalog import Catalog
 from baton.sandbox.clock import Clock, OffsetClock
 from baton.sandbox.faults import FaultQueue
 from baton.sandbox.hubspot import facts
-from baton.sandbox.hubspot.crm import Crm, Owner, Pipeline, PropertyDef, Record, Stage
+from baton.sandbox.hubspot.crm import Crm, Owner, Pipeline, PropertyDef, Record, Stage, hs_time
 from baton.sandbox.hubspot.errors import HubSpotError, error_body, fail
 from baton.sandbox.hubspot.history import first_reply_times
 from baton.sandbox.hubspot.model import epoch_ms
@@ -285,11 +285,13 @@ class HubSpotState(Crm):
     def _ticket(self, ticket_id: str) -> Record:
         return self.live("tickets", ticket_id)
 
-    def _engagement(self, ticket_id: str, object_type: str, values: Json, type_id: int) -> Record:
+    def _engagement(
+        self, ticket_id: str, object_type: str, values: Json, type_id: int, by_owner: bool = True
+    ) -> Record:
         with self.lock:
             ticket = self._ticket(ticket_id)
             owner = ticket.properties.get("hubspot_owner_id")
-            if owner:
+            if owner and by_owner:
                 values = {"hubspot_owner_id": owner, **values}
             record = self.create(object_type, values, facts.CHANGE_SOURCE_UI)
             self.associate(
@@ -299,6 +301,8 @@ class HubSpotState(Crm):
                 ticket.id,
                 [{"associationCategory": facts.HUBSPOT_DEFINED, "associationTypeId": type_id}],
             )
+            stamp: dict[str, str | None] = {facts.LAST_ACTIVITY_DATE: hs_time(self.clock())}
+            self.write(ticket, stamp, facts.CHANGE_SOURCE_UI)
             return record
 
     def agent_note(self, ticket_id: str, body: str) -> Record:
@@ -311,13 +315,27 @@ class HubSpotState(Crm):
             facts.ASSOCIATION_TYPES[("notes", "tickets")],
         )
 
+    def customer_email(self, ticket_id: str, body: str) -> Record:
+        """The customer's e-mail reply, logged on the ticket (INCOMING_EMAIL, no owner)."""
+        values: Json = {
+            "hs_email_text": body,
+            "hs_email_direction": facts.EMAIL_INCOMING,
+            "hs_timestamp": str(epoch_ms(self.clock())),
+        }
+        with self.lock:
+            type_id = facts.ASSOCIATION_TYPES[("emails", "tickets")]
+            email = self._engagement(ticket_id, "emails", values, type_id, by_owner=False)
+            return email
+
     def agent_reply(self, ticket_id: str, body: str, subject: str | None = None) -> Record:
-        """An agent's email reply to the customer, logged on the ticket; the ticket's first
-        reply sets its first_agent_reply_date and time_to_first_agent_reply."""
+        """An agent's email reply to the customer, logged on the ticket (by the ticket's
+        owner); the ticket's first reply sets its first_agent_reply_date and
+        time_to_first_agent_reply."""
         now = self.clock()
         values: Json = {
             "hs_email_text": body,
-            "hs_email_direction": "EMAIL",
+            "hs_email_direction": facts.EMAIL_OUTGOING,
+            "hs_email_status": "SENT",
             "hs_timestamp": str(epoch_ms(now)),
         }
         if subject:

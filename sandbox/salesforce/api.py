@@ -15,6 +15,7 @@ from baton.sandbox.salesforce import facts
 from baton.sandbox.salesforce.cases import auto_assign
 from baton.sandbox.salesforce.errors import SalesforceError, fail
 from baton.sandbox.salesforce.org import Cursor
+from baton.sandbox.salesforce.relations import expanded, nested
 from baton.sandbox.salesforce.schema import describe, sf_datetime, wire
 from baton.sandbox.salesforce.soql import SoqlError, malformed, matches, order, parse, resolve
 
@@ -120,9 +121,10 @@ class RestApi:
         org = self.org
         with org.lock:
             specs = resolve(parsed, org.schemas)
-            rows = [
-                r for r in org.records[parsed.sobject].values() if matches(parsed.where, r, specs)
-            ]
+            every = expanded(
+                list(org.records[parsed.sobject].values()), parsed.sobject, specs, org, org.schemas
+            )
+            rows = [r for r in every if matches(parsed.where, r, specs)]
             order(rows, parsed, specs)
             if parsed.limit is not None:
                 rows = rows[: parsed.limit]
@@ -160,12 +162,13 @@ class RestApi:
         page["records"] = cursor.rows[offset:end]
         return page
 
-    @staticmethod
-    def _project(sobject: str, row: dict[str, Any], names: list[str], version: str) -> Any:
+    def _project(self, sobject: str, row: dict[str, Any], names: list[str], version: str) -> Any:
         url = f"/services/data/v{version}/sobjects/{sobject}/{row['Id']}"
+        org = self.org
         return {
             "attributes": {"type": sobject, "url": url},
-            **{name: wire(row.get(name)) for name in names},
+            **{name: wire(row.get(name)) for name in names if "." not in name},
+            **nested(row, names, sobject, org, org.schemas, version),
         }
 
     # ---- deleted ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The Salesforce sandbox's control API: the shared routes (faults, clock, request log) plus
 what the org's agents and admins would do in its UI.
 
-``POST   /_sandbox/cases/{id}/comment``   ``{"body": "...", "public": true}`` an agent's CaseComment
+``POST   /_sandbox/cases/{id}/comment``   ``{"body": "...", "public": true, "author"?}`` a
+                                         CaseComment (by the owner, or ``author``: a user)
 ``POST   /_sandbox/cases/{id}/transfer``  ``{"queue": name or id}`` or ``{"owner": name/email/id}``
 ``POST   /_sandbox/cases/{id}/status``    ``{"status": "Working"}`` (``Closed`` closes it)
 ``POST   /_sandbox/cases/{id}/reopen``    back to an open Status
@@ -11,6 +12,8 @@ what the org's agents and admins would do in its UI.
 ``PUT    /_sandbox/outbound``             ``{"url", "fields", "enabled", "send_session_id",
                                          "duplicate_probability", "shuffle", "seed"}``
 ``PATCH  /_sandbox/outbound``             change some of them (``{"enabled": false}``: lost)
+``POST   /_sandbox/users``                ``{"name", "email"?, "user_type"?}`` a user (``Standard``;
+                                         a portal customer: ``CSPLitePortal``, …)
 ``POST   /_sandbox/sessions/expire``      end every session (the next call is a 401)
 ``GET    /_sandbox/org``                  org id, instance URL, client id, API usage
 
@@ -30,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from baton.sandbox.control import CONTROL_PREFIX, ControlError, control_app, control_error_response
 from baton.sandbox.salesforce.errors import SalesforceError
+from baton.sandbox.salesforce.facts import STANDARD_USER_TYPE, USER_TYPES
 from baton.sandbox.salesforce.outbound import DEFAULT_FIELDS, OutboundConfig
 from baton.sandbox.salesforce.schema import wire
 from baton.sandbox.salesforce.state import CSAT_FIELD, SalesforceState
@@ -48,6 +52,22 @@ class CommentBody(_Body):
 
     body: str = Field(min_length=1, max_length=4000)
     public: bool = True
+    author: str | None = None  # a user's name, email, username or id; default: the owner
+
+
+class UserBody(_Body):
+    """A user to add: an agent (``Standard``) or a portal customer (``CSPLitePortal``, …)."""
+
+    name: str = Field(min_length=1, max_length=121)
+    email: str | None = Field(None, max_length=128)
+    user_type: str = STANDARD_USER_TYPE
+
+    @field_validator("user_type")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in USER_TYPES:
+            raise ValueError(f"must be one of {sorted(USER_TYPES)}")
+        return value
 
 
 class TransferBody(_Body):
@@ -138,7 +158,10 @@ def _case_routes(app: FastAPI, state: SalesforceState) -> None:
     @app.post(f"{CASE}/comment")
     async def comment(case_id: str, body: CommentBody) -> Json:
         _answer(state, case_id)
-        state.comment(case_id, body.body, body.public)
+        try:
+            state.comment(case_id, body.body, body.public, body.author)
+        except KeyError:
+            raise ControlError(422, f"no user {body.author!r}", field="author") from None
         return _answer(state, case_id)
 
     @app.post(f"{CASE}/transfer")
@@ -213,6 +236,12 @@ def _org_routes(app: FastAPI, state: SalesforceState) -> None:
     @app.post(f"{CONTROL_PREFIX}/sessions/expire")
     async def expire() -> Json:
         return {"expired": state.expire_sessions()}
+
+    @app.post(f"{CONTROL_PREFIX}/users")
+    async def add_user(body: UserBody) -> Json:
+        username = body.email or f"{body.name.replace(' ', '.').lower()}@sandbox.example"
+        user_id = state.add_user(None, body.name, body.email, username, body.user_type)
+        return {"id": user_id, "user_type": body.user_type}
 
     @app.get(f"{CONTROL_PREFIX}/org")
     async def org() -> Json:

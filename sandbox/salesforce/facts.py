@@ -185,3 +185,29 @@ HISTORY_OWNER = "Owner"
 HISTORY_ID_TYPE = "EntityId"
 HISTORY_NAME_TYPE = "Text"
 CASE_HISTORY_PREFIX = "017"
+# User.UserType (Object Reference, User; the list quoted on salesforce.stackexchange.com
+# /questions/3889): Standard (internal users), PowerPartner, CSPLitePortal, CustomerSuccess,
+# PowerCustomerSuccess, CsnOnly, Guest. Relationship fields in SOQL (SOQL and SOSL Reference,
+# "Understanding Relationship Names"): the foreign key's name without "Id", read with a dot, the
+# REST answer nesting the parent record with its ``attributes`` (null when the key is null).
+STANDARD_USER_TYPE = "Standard"
+USER_TYPES = frozenset(
+    {
+        STANDARD_USER_TYPE,
+        "PowerPartner",
+        "CSPLitePortal",
+        "CustomerSuccess",
+        "PowerCustomerSuccess",
+        "CsnOnly",
+        "Guest",
+    }
+)
+# UNCONFIRMED: the message for a relationship a query cannot follow, and the code for a UserType
+# outside the list (the sandbox's users are seeded, not written through the API).
+UNKNOWN_RELATIONSHIP_MESSAGE = (
+    "Didn't understand relationship '{relation}' in field path. If you are attempting to use a"
+    " custom relationship, be sure to append the '__r' after the custom relationship name."
+)
+INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+# UNCONFIRMED: inserting a CaseComment moves its Case's SystemModstamp (and LastModifiedDate), so
+# the case shows in a keyset query on SystemModstamp (cases.py does so).

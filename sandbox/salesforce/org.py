@@ -143,8 +143,20 @@ class Org:
             }
             return record_id
 
-    def add_user(self, user_id: str | None, name: str, email: str | None, username: str) -> str:
-        """An active user; returns its id."""
+    def add_user(
+        self,
+        user_id: str | None,
+        name: str,
+        email: str | None,
+        username: str,
+        user_type: str = facts.STANDARD_USER_TYPE,
+    ) -> str:
+        """An active user (an internal one unless ``user_type`` says otherwise: a portal
+        customer is ``CSPLitePortal``, …); returns its id."""
+        if user_type not in facts.USER_TYPES:
+            raise refused(
+                {"errorCode": facts.INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, "message": "UserType"}
+            )
         with self.lock:
             record_id = user_id or self.ids.new(facts.USER_PREFIX, self.records["User"])
             now = self.clock()
@@ -154,6 +166,7 @@ class Org:
                 "Username": username,
                 "Email": email,
                 "IsActive": True,
+                "UserType": user_type,
                 "CreatedDate": now,
                 "SystemModstamp": now,
             }

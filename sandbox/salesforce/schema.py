@@ -63,14 +63,20 @@ def _read_only(name: str, kind: str, label: str) -> FieldSpec:
     return FieldSpec(name, kind, label, createable=False, updateable=False)
 
 
+def _user_reference(name: str, label: str) -> FieldSpec:
+    spec = _read_only(name, "reference", label)
+    spec.reference_to = ["User"]
+    return spec
+
+
 def _system_fields() -> list[FieldSpec]:
     return [
         _read_only("Id", "id", "Case ID"),
         _read_only("IsDeleted", "boolean", "Deleted"),
         _read_only("CreatedDate", "datetime", "Created Date"),
-        _read_only("CreatedById", "reference", "Created By ID"),
+        _user_reference("CreatedById", "Created By ID"),
         _read_only("LastModifiedDate", "datetime", "Last Modified Date"),
-        _read_only("LastModifiedById", "reference", "Last Modified By ID"),
+        _user_reference("LastModifiedById", "Last Modified By ID"),
         _read_only("SystemModstamp", "datetime", "System Modstamp"),
     ]
 
@@ -183,6 +189,7 @@ def user_fields() -> dict[str, FieldSpec]:
         ("Username", "string"),
         ("Email", "email"),
         ("IsActive", "boolean"),
+        ("UserType", "picklist"),
         ("CreatedDate", "datetime"),
         ("SystemModstamp", "datetime"),
     ]

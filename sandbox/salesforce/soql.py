@@ -1,7 +1,8 @@
 """The SOQL a client like Baton sends, and nothing more: a tokenizer, a recursive-descent
 parser and an evaluator over the org's records.
 
-    SELECT field [, field …] FROM object
+    SELECT field [, field …] FROM object        (a field may be Relationship.Field:
+                                                 relations.py)
     [WHERE condition]            comparisons joined by AND or by OR (mixing them needs
                                  parentheses, as in SOQL), with = != <> < <= > >= and
                                  [NOT] IN (…) on string, datetime, date, number, boolean and
@@ -23,6 +24,7 @@ from typing import Any
 
 from baton.sandbox.salesforce import facts
 from baton.sandbox.salesforce.errors import SalesforceError, fail
+from baton.sandbox.salesforce.relations import relationship_specs
 from baton.sandbox.salesforce.schema import FieldSpec
 
 _TOKEN = re.compile(
@@ -31,7 +33,7 @@ _TOKEN = re.compile(
     | (?P<date>\d{4}-\d{2}-\d{2})(?![\w:])
     | (?P<number>-?\d+(?:\.\d+)?)(?![\w.])
     | (?P<string>'(?:[^'\\]|\\.)*')
-    | (?P<name>[A-Za-z][A-Za-z0-9_]*)
+    | (?P<name>[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)
     | (?P<op><=|>=|!=|<>|=|<|>)
     | (?P<punct>[(),])
     )""",
@@ -286,6 +288,7 @@ def resolve(query: Query, schemas: dict[str, dict[str, FieldSpec]]) -> dict[str,
     query.sobject = objects[query.sobject.casefold()]
     specs = {name.casefold(): spec for name, spec in schemas[query.sobject].items()}
     names = [*query.fields, *(o[0] for o in query.order), *_condition_fields(query.where)]
+    specs.update(relationship_specs(query.sobject, names, schemas))
     for name in names:
         if name.casefold() not in specs:
             message = facts.INVALID_FIELD_MESSAGE.format(field=name, sobject=query.sobject)

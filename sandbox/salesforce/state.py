@@ -59,12 +59,21 @@ class SalesforceState(CaseDesk):
             assert case is not None
             return case
 
-    def comment(self, case_id: str, body: str, public: bool = True) -> Json:
-        """A human agent's CaseComment (public unless ``public`` is False)."""
+    def comment(
+        self, case_id: str, body: str, public: bool = True, author: str | None = None
+    ) -> Json:
+        """A CaseComment (public unless ``public`` is False) by ``author`` (a user's name,
+        email, username or id: an agent, or a portal customer), else by the case's owner when
+        a user owns it, else by the integration user; KeyError for an unknown author."""
         with self.lock:
             case = self._case(case_id)
             owner = str(case["OwnerId"])
-            author = owner if self.record("User", owner) is not None else self.api_user
+            if author is not None:
+                author = self.user_by_name(author)
+            elif self.record("User", owner) is not None:
+                author = owner
+            else:
+                author = self.api_user
             self.create_comment(
                 {"ParentId": case["Id"], "CommentBody": body, "IsPublished": public}, author
             )

@@ -1,4 +1,7 @@
-"""The event webhooks a ticket change produces (Zendesk's ``zen:event-type:ticket.*``)."""
+"""The event webhooks a ticket change produces (Zendesk's ``zen:event-type:ticket.*``).
+
+``comment_added`` carries ``event.comment`` as ``{id, body, is_public, author: {id, is_staff,
+name}}`` (see :mod:`.facts`: the fields are UNCONFIRMED against the reference's own text)."""
 
 from __future__ import annotations
 
@@ -24,9 +27,13 @@ def ticket_events(
     account_id: int,
     actor_id: int,
     now: datetime,
+    author: tuple[str, bool] | None = None,
 ) -> list[Json]:
-    """The events of one change to ``ticket`` (``before``: its snapshot before), in sequence."""
-    changes = _event_changes(ticket, before, created=created, deleted=deleted, comment=comment)
+    """The events of one change to ``ticket`` (``before``: its snapshot before), in sequence;
+    ``author``: the comment author's name and whether they are staff (agent or admin)."""
+    changes = _event_changes(
+        ticket, before, created=created, deleted=deleted, comment=comment, author=author
+    )
     sequence = uuid.uuid4().hex.upper()
     events: list[Json] = []
     for position, (kind, payload) in enumerate(changes, start=1):
@@ -93,6 +100,7 @@ def _event_changes(
     created: bool,
     deleted: bool,
     comment: Comment | None,
+    author: tuple[str, bool] | None = None,
 ) -> list[tuple[str, Json]]:
     """The (event kind, event object) pairs a change produces."""
     changes: list[tuple[str, Json]] = []
@@ -131,7 +139,11 @@ def _event_changes(
                         "id": str(comment.id),
                         "body": comment.body,
                         "is_public": comment.public,
-                        "author": {"id": str(comment.author_id), "is_staff": True},
+                        "author": {
+                            "id": str(comment.author_id),
+                            "is_staff": author[1] if author else False,
+                            "name": author[0] if author else None,
+                        },
                     }
                 },
             )

@@ -40,6 +40,10 @@ EVENT_TYPE_PREFIX = "zen:event-type:ticket."
 # include=metric_sets``): a top-level ``metric_sets`` array of objects with the fields of the
 # ticket's ``ticket_metric`` (``GET /api/v2/tickets/{id}/metrics.json``), ``ticket_id`` included.
 INCREMENTAL_SIDELOADS = ("metric_sets",)
+# Incremental Ticket Event Export (Incremental Exports reference): time-based, ``start_time``
+# required, ``include=comment_events`` puts each comment in ``child_events`` (see
+# ``ticket_events.py``); pages carry ``end_time``, ``end_of_stream``, ``next_page``, ``count``.
+TICKET_EVENT_SIDELOADS = ("comment_events",)
 # Merging (Tickets reference, "Merge Tickets into Target Ticket"): ``POST
 # /api/v2/tickets/{ticket_id}/merge`` with ``ids`` (required), ``target_comment``,
 # ``source_comment``, ``target_comment_is_public``, ``source_comment_is_public``; comments are

@@ -29,11 +29,13 @@ from baton.sandbox.zendesk.facts import (
     INCREMENTAL_SIDELOADS,
     NOT_FOUND,
     RATE_LIMIT_BODY,
+    TICKET_EVENT_SIDELOADS,
     TOO_RECENT_START_TIME,
 )
 from baton.sandbox.zendesk.model import Json
 from baton.sandbox.zendesk.pagination import base_url, int_param, page_url, paginate
 from baton.sandbox.zendesk.state import ZendeskState
+from baton.sandbox.zendesk.ticket_events import ticket_events_page
 
 
 def _error_response(exc: ZendeskError) -> JSONResponse:
@@ -200,6 +202,24 @@ def _export_routes(app: FastAPI, state: ZendeskState) -> None:
             "before_url": page_url(request, path, {"cursor": before, **extra}) if before else None,
             "end_of_stream": page["end_of_stream"],
         }
+
+    @app.get("/api/v2/incremental/ticket_events.json")
+    @app.get("/api/v2/incremental/ticket_events")
+    async def incremental_ticket_events(request: Request) -> Json:
+        q = request.query_params
+        limit = INCREMENTAL_MAX_PER_PAGE
+        per_page = int_param(request, "per_page", limit, limit)
+        try:
+            start_time = int(q.get("start_time", ""))
+        except ValueError:
+            raise ZendeskError(
+                422, {**TOO_RECENT_START_TIME, "description": "Invalid start_time"}
+            ) from None
+        comments = TICKET_EVENT_SIDELOADS[0] in (q.get("include") or "").split(",")
+        page = ticket_events_page(state, start_time, comments=comments, per_page=per_page)
+        params = {"start_time": page["end_time"], "include": q.get("include")}
+        page["next_page"] = page_url(request, "/api/v2/incremental/ticket_events.json", params)
+        return page
 
     @app.get("/api/v2/satisfaction_ratings.json")
     async def satisfaction_ratings(request: Request) -> Json:

@@ -377,12 +377,14 @@ class TicketDesk(Account):
         comment: Comment | None = None,
     ) -> None:
         """Queue the webhook events of a change to ``ticket`` (``before``: its old snapshot)."""
+        author = None if comment is None else self.users.get(comment.author_id)
         events = ticket_events(
             ticket,
             before,
             created=created,
             deleted=deleted,
             comment=comment,
+            author=None if author is None else (author.name, self.is_agent(author.id)),
             account_id=self.account_id,
             actor_id=self.api_user.id,
             now=self.clock(),

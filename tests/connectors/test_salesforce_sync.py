@@ -471,7 +471,8 @@ def test_without_field_history_tracking_the_sync_still_works_and_says_so_once(
 def test_activity_queries_batch_ids_and_refuse_anything_else() -> None:
     ids = [CASE_A, CASE_B]
     assert published_comments_query(ids) == (
-        "SELECT ParentId, CreatedDate FROM CaseComment WHERE ParentId IN "  # noqa: S608
+        "SELECT Id, ParentId, CommentBody, CreatedDate, CreatedBy.Name, CreatedBy.UserType, "  # noqa: S608
+        "CreatedBy.Username FROM CaseComment WHERE ParentId IN "
         f"('{CASE_A}', '{CASE_B}') AND IsPublished = true ORDER BY CreatedDate"
     )
     assert history_query(ids).endswith(

@@ -17,12 +17,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 
 from baton.core.handoff import Handoff
 from baton.core.mapping import CompiledMapping
 from baton.core.ports import Connector
+from baton.core.store import Store
+from baton.core.sync import SyncSummary
+from baton.sandbox.control import CONTROL_PREFIX
 from baton.sandbox.faults import Fault, FaultKind
 from baton.sandbox.server import RunningServer, serve_in_thread
 
@@ -167,6 +171,24 @@ class Harness(Protocol):
         """The customer rates the ticket good or bad."""
         ...
 
+    def public_reply(self, ticket_id: str, text: str) -> None:
+        """A person working the ticket replies to the customer publicly with ``text``."""
+        ...
+
+    def private_note(self, ticket_id: str, text: str) -> None:
+        """A person working the ticket writes an internal note ``text``."""
+        ...
+
+    def customer_message(self, ticket_id: str, text: str) -> None:
+        """The customer writes ``text`` on the ticket."""
+        ...
+
+    def heal_replies(self, store: Store, *, since: datetime, job: str) -> SyncSummary:
+        """The platform's healing path for replies, run once under the job name ``job`` (its
+        cursor): past the feed's horizon, then Zendesk's reply feed (``sync_replies``), or
+        ``run_sync`` where the change feed's pages carry the replies."""
+        ...
+
     def reassign(self, ticket_id: str) -> None:
         """An agent moves the ticket to another group (queue)."""
         ...
@@ -230,6 +252,13 @@ def signed_webhook(
     event = StatusEvent(harness.event_id(event_id, ticket_id), ticket_id, status, at)
     body = harness.webhook_body([event])
     return harness.sign(body, signed_at or harness.now(), secret), body
+
+
+def control(base_url: str, route: str, body: Mapping[str, Any] | None = None) -> Any:
+    """``POST`` ``body`` to a sandbox's control API (``/_sandbox/<route>``); its JSON answer."""
+    response = httpx.post(f"{base_url}{CONTROL_PREFIX}/{route}", json=body, timeout=10)
+    assert response.is_success, f"{route}: {response.status_code} {response.text}"
+    return response.json()
 
 
 class WebhookReceiver:

@@ -33,6 +33,8 @@ from baton.core.handoff import Handoff
 from baton.core.mapping import CompiledMapping, load_mapping, plan_requests
 from baton.core.mapping.note import carries_note_marker
 from baton.core.ports import Connector
+from baton.core.store import Store
+from baton.core.sync import SyncSummary, run_sync
 from baton.sandbox.clock import ManualClock
 from baton.sandbox.faults import Fault, FaultKind
 from baton.sandbox.hubspot import (
@@ -50,6 +52,7 @@ from tests.contract.harness import (
     SignatureVector,
     StatusEvent,
     WebhookReceiver,
+    control,
 )
 from tests.support.paths import MAPPINGS
 
@@ -76,6 +79,10 @@ HUBSPOT_KNOWN_ANSWER = SignatureVector(
     url=f"{PUBLIC_URL}/webhooks/hubspot",
     now=datetime(2025, 11, 27, 12, 0, 20, tzinfo=UTC),
 )
+HUBSPOT_OPT_OUTS: Mapping[str, str] = {
+    "B1-reply-webhook": "HubSpot's ticket webhooks report the ticket's own properties, never an "
+    "e-mail engagement: a reply reaches Baton with the sync run (B1-reply)",
+}
 NOT_TICKET_PROPERTIES = {"subject", "content", "hs_ticket_priority", "hs_pipeline"}
 NOT_TICKET_PROPERTIES |= {"hs_pipeline_stage", "hubspot_owner_id"}
 
@@ -96,7 +103,7 @@ class HubSpotHarness:
     signature_header: str = "x-hubspot-signature-v3"
     timestamp_header: str = "x-hubspot-request-timestamp"
     webhook_path: str = "/webhooks/hubspot"
-    opt_outs: ClassVar[Mapping[str, str]] = {}
+    opt_outs: ClassVar[Mapping[str, str]] = HUBSPOT_OPT_OUTS
     _connectors: list[Connector] = field(default_factory=list)
     _receiver: WebhookReceiver | None = None
 
@@ -248,6 +255,30 @@ class HubSpotHarness:
     def rate(self, ticket_id: str, good: bool) -> None:
         """The CSAT property the mapping reads."""
         self.state.rate(ticket_id, GOOD if good else BAD, CSAT_PROPERTY)
+
+    def public_reply(self, ticket_id: str, text: str) -> None:
+        """An e-mail sent to the customer from the ticket by its owner (a rep takes an unowned
+        ticket first)."""
+        with self.state.lock:
+            owner = self.state.records["tickets"][ticket_id].properties.get("hubspot_owner_id")
+            first = self.state.owners[0].id
+        base = self.local.base_url
+        if not owner:
+            control(base, f"tickets/{ticket_id}/owner", {"owner": first})
+        control(base, f"tickets/{ticket_id}/reply", {"body": text})
+
+    def private_note(self, ticket_id: str, text: str) -> None:
+        """A note on the ticket (HubSpot's notes are internal)."""
+        control(self.local.base_url, f"tickets/{ticket_id}/note", {"body": text})
+
+    def customer_message(self, ticket_id: str, text: str) -> None:
+        """The customer's e-mail reply, logged on the ticket (``INCOMING_EMAIL``)."""
+        control(self.local.base_url, f"tickets/{ticket_id}/customer-email", {"body": text})
+
+    def heal_replies(self, store: Store, *, since: datetime, job: str) -> SyncSummary:
+        """Past the search horizon, then a sync run: its pages carry the reps' e-mails."""
+        self.settle()
+        return run_sync(store, self.connector, name=job, since=since)
 
     def reassign(self, ticket_id: str) -> None:
         """To another pipeline's first stage (HubSpot's teams work pipelines)."""

@@ -9,7 +9,6 @@ and envelope (``baton.sandbox.salesforce``), never the connector's.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,15 +20,12 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import pytest
-from fastapi import FastAPI, Request, Response
 
 from baton.connectors.base import connector_for
 from baton.connectors.salesforce import facts
 from baton.connectors.salesforce.local import (
     BAD,
-    CSAT_FIELD,
     GOOD,
-    OUTBOUND_FIELDS,
     LocalSalesforce,
 )
 from baton.core.catalog import load_catalog
@@ -37,9 +33,11 @@ from baton.core.handoff import Handoff
 from baton.core.mapping import CompiledMapping, load_mapping, plan_requests
 from baton.core.mapping.note import carries_note_marker
 from baton.core.ports import Connector
+from baton.core.store import Store
+from baton.core.sync import SyncSummary, run_sync
 from baton.sandbox.clock import ManualClock
 from baton.sandbox.faults import Fault, FaultKind
-from baton.sandbox.salesforce import SalesforceSandbox, SalesforceState, envelope, to18
+from baton.sandbox.salesforce import SalesforceSandbox, SalesforceState
 from baton.sandbox.salesforce import facts as sandbox_facts
 from tests.contract.harness import (
     Harness,
@@ -47,7 +45,13 @@ from tests.contract.harness import (
     ReceivedWebhook,
     SignatureVector,
     StatusEvent,
-    WebhookReceiver,
+    control,
+)
+from tests.contract.salesforce_outbound import (
+    CONTENT_TYPE,
+    AckingReceiver,
+    notification_id,
+    status_envelope,
 )
 from tests.support.paths import MAPPINGS
 
@@ -55,7 +59,6 @@ PLATFORM = facts.PLATFORM
 COMPOSITE_PATH = r"^/services/data/v\d+\.\d+/composite$"
 COMMENT_PATH = r"^/services/data/v\d+\.\d+/sobjects/CaseComment$"
 QUERY_PATH = re.compile(r"^/services/data/v\d+\.\d+/query/?$")
-CONTENT_TYPE = "text/xml; charset=utf-8"  # what the sandbox's Outbound Messages carry
 NOT_CASE_FIELDS = {"Subject", "Description", "Priority", "OwnerId"}  # compared on their own
 UNSIGNED = "Outbound Messages are unsigned SOAP"
 REPLACED = (
@@ -71,31 +74,11 @@ SALESFORCE_OPT_OUTS: Mapping[str, str] = {
     "/composite call: no separate note request to lose an answer of",
     "S4": "SOQL answers are empty only when done (nextRecordsUrl only while rows remain) and a "
     "run ends with the deleted/ page: no empty not-last page exists to inject",
+    "B1-reply-webhook": "no Outbound Message carries a CaseComment (they are set up on Case): "
+    "a reply reaches Baton with the sync run that reads its case (B1-reply)",
     "S1-page": "needs S4's injected empty page of one-row pages; SOQL batches are 200-2,000 "
     "rows, so a few cases are one page (keyset resume is covered by S1 and S3)",
 }
-
-
-class AckingReceiver(WebhookReceiver):
-    """The suite's receiver, answering Salesforce's ``<Ack>true</Ack>`` (else the sandbox
-    redelivers) on any path under ``/hook`` (the secret segment follows it)."""
-
-    def _app(self) -> FastAPI:
-        app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-
-        @app.post("/hook/{secret}")
-        async def hook(secret: str, request: Request) -> Response:
-            headers = {k.lower(): v for k, v in request.headers.items()}
-            body = await request.body()
-            self.received.append(ReceivedWebhook(headers, body, str(request.url)))
-            ack = (
-                f'<soapenv:Envelope xmlns:soapenv="{sandbox_facts.SOAP_ENV_NAMESPACE}">'
-                f'<soapenv:Body><notificationsResponse xmlns="{sandbox_facts.OM_NAMESPACE}">'
-                "<Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>"
-            )
-            return Response(ack, status_code=200, media_type=CONTENT_TYPE)
-
-        return app
 
 
 @dataclass
@@ -115,6 +98,7 @@ class SalesforceHarness:
     opt_outs: ClassVar[Mapping[str, str]] = SALESFORCE_OPT_OUTS
     _connectors: list[Connector] = field(default_factory=list)
     _receiver: AckingReceiver | None = None
+    _users: dict[str, str] = field(default_factory=dict)  # user type → a user added for it
 
     def __post_init__(self) -> None:
         self.state = self.local.state
@@ -282,6 +266,34 @@ class SalesforceHarness:
         """A public CaseComment by the case's owner."""
         self.state.comment(ticket_id, "Looking into it now.", public=True)
 
+    def _user(self, user_type: str) -> str:
+        """The id of a user of ``user_type`` the control API added (once per type)."""
+        if user_type not in self._users:
+            body = {"name": f"Contract {user_type} User", "user_type": user_type}
+            self._users[user_type] = control(self.local.base_url, "users", body)["id"]
+        return self._users[user_type]
+
+    def _comment(self, ticket_id: str, text: str, public: bool, user_type: str) -> None:
+        body = {"body": text, "public": public, "author": self._user(user_type)}
+        control(self.local.base_url, f"cases/{ticket_id}/comment", body)
+
+    def public_reply(self, ticket_id: str, text: str) -> None:
+        """A published CaseComment by an internal (``Standard``) user."""
+        self._comment(ticket_id, text, True, sandbox_facts.STANDARD_USER_TYPE)
+
+    def private_note(self, ticket_id: str, text: str) -> None:
+        """An unpublished CaseComment by an internal user."""
+        self._comment(ticket_id, text, False, sandbox_facts.STANDARD_USER_TYPE)
+
+    def customer_message(self, ticket_id: str, text: str) -> None:
+        """A published CaseComment by a portal customer (``CSPLitePortal``)."""
+        self._comment(ticket_id, text, True, "CSPLitePortal")
+
+    def heal_replies(self, store: Store, *, since: datetime, job: str) -> SyncSummary:
+        """A sync run: its pages carry the cases' published CaseComments."""
+        self.settle()
+        return run_sync(store, self.connector, name=job, since=since)
+
     def rate(self, ticket_id: str, good: bool) -> None:
         """The CSAT custom field (Salesforce has no standard one)."""
         csat = self.connector_csat_field()
@@ -340,43 +352,12 @@ class SalesforceHarness:
 
     def event_id(self, label: str, ticket_id: str) -> str:
         """A Notification Id (an 18-character Salesforce id) standing for ``label``."""
-        digest = hashlib.sha256(label.encode()).digest()
-        alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-        tail = "".join(alphabet[b % len(alphabet)] for b in digest[:12])
-        return to18(sandbox_facts.NOTIFICATION_PREFIX + tail)
+        return notification_id(label)
 
     def webhook_body(self, events: Sequence[StatusEvent]) -> bytes:
-        """One SOAP ``notifications`` envelope (Salesforce batches up to 100) built the
-        sandbox's way, each Notification the sandbox's case with the event's Status and time."""
-        outcomes = {"open": "open", "pending": "pending", "solved": "resolved"}
-        items: list[tuple[str, dict[str, Any]]] = []
-        with self.state.lock:
-            closed = self.state.case_fields["Status"].closed_values
-            statuses = self.state.case_fields["Status"].picklist
-            for event in events:
-                case = self.state.record("Case", event.ticket_id)
-                assert case is not None, f"no case {event.ticket_id}"
-                wanted = outcomes[event.status]
-                status = next(
-                    s for s in statuses if self.mapping.statuses.get(s.casefold()) == wanted
-                )
-                values = dict(case)
-                values.update(
-                    Status=status,
-                    IsClosed=status in closed,
-                    ClosedDate=event.at if status in closed else None,
-                    LastModifiedDate=event.at,
-                    SystemModstamp=event.at,
-                )
-                items.append((event.event_id, values))
-            head = self.state._outbound_head(False) | {
-                "ActionId": self.state.outbound.config.action_id
-            }
-        # The fields LocalSalesforce.send_webhooks_to subscribes the message to.
-        fields = [*OUTBOUND_FIELDS, self.state.external_id_field]
-        if CSAT_FIELD in self.state.case_fields:
-            fields.append(CSAT_FIELD)
-        return envelope(head, items, fields)
+        """One SOAP ``notifications`` envelope built the sandbox's way (Salesforce batches up
+        to 100), each Notification the sandbox's case with the event's Status and time."""
+        return status_envelope(self.state, self.mapping, events)
 
     def sign(self, body: bytes, at: datetime, secret: str | None = None) -> dict[str, str]:
         """No signature: only the headers the sandbox's Outbound Messages carry."""

@@ -24,6 +24,8 @@ from baton.core.mapping import CompiledMapping, load_mapping, plan_requests
 from baton.core.mapping.note import carries_note_marker
 from baton.core.plugin import PLUGINS_ENV
 from baton.core.ports import Connector
+from baton.core.store import Store
+from baton.core.sync import SyncSummary
 from baton.sandbox.clock import ManualClock
 from baton.sandbox.faults import Fault, FaultKind
 from tests.contract.harness import (
@@ -58,6 +60,10 @@ TOYDESK_OPT_OUTS: Mapping[str, str] = {
     "S1-page": "ToyDesk's change feed has no next links: an empty page is its end, so a run "
     "cannot be stopped after one",
     "S4": "ToyDesk's change feed has no next links: an empty page is its end",
+    "B1-reply": "ToyDesk keeps only a count of a ticket's replies (no comment id, author, "
+    "body or public flag) and its connector reads none: there is no reply to tell",
+    "B1-reply-webhook": "ToyDesk's webhooks carry status events only, and it has no comment "
+    "model to report a reply from",
 }
 
 
@@ -171,6 +177,22 @@ class ToydeskHarness:
     def rate(self, ticket_id: str, good: bool) -> None:
         """The customer's rating."""
         self.state.rate(int(ticket_id), good)
+
+    def public_reply(self, ticket_id: str, text: str) -> None:
+        """Never used: ToyDesk opts out of ``B1-reply``."""
+        raise NotImplementedError(TOYDESK_OPT_OUTS["B1-reply"])
+
+    def private_note(self, ticket_id: str, text: str) -> None:
+        """Never used: ToyDesk opts out of ``B1-reply``."""
+        raise NotImplementedError(TOYDESK_OPT_OUTS["B1-reply"])
+
+    def customer_message(self, ticket_id: str, text: str) -> None:
+        """Never used: ToyDesk opts out of ``B1-reply``."""
+        raise NotImplementedError(TOYDESK_OPT_OUTS["B1-reply"])
+
+    def heal_replies(self, store: Store, *, since: datetime, job: str) -> SyncSummary:
+        """Never used: ToyDesk opts out of ``B1-reply``."""
+        raise NotImplementedError(TOYDESK_OPT_OUTS["B1-reply"])
 
     def reassign(self, ticket_id: str) -> None:
         """To the first other queue."""

@@ -18,7 +18,9 @@ from baton.connectors.zendesk.local import sandbox_settings
 from baton.core.catalog import load_catalog
 from baton.core.handoff import Handoff
 from baton.core.mapping import CompiledMapping, load_mapping, plan_requests
-from baton.core.ports import Connector
+from baton.core.ports import Connector, ReplyFeed
+from baton.core.store import Store
+from baton.core.sync import SyncSummary, sync_replies
 from baton.sandbox.faults import Fault, FaultKind
 from baton.sandbox.server import ZendeskSandbox
 from baton.sandbox.signing import zendesk_signature, zendesk_timestamp
@@ -39,6 +41,7 @@ from tests.contract.harness import (
     SignatureVector,
     StatusEvent,
     WebhookReceiver,
+    control,
 )
 from tests.support.paths import MAPPINGS
 
@@ -172,6 +175,29 @@ class ZendeskHarness:
     def rate(self, ticket_id: str, good: bool) -> None:
         """A CSAT rating."""
         self.state.rate(int(ticket_id), "good" if good else "bad")
+
+    def public_reply(self, ticket_id: str, text: str) -> None:
+        """A public comment by the ticket's agent (the control API's ``reply``)."""
+        control(self.sandbox.base_url, f"tickets/{ticket_id}/reply", {"body": text})
+
+    def private_note(self, ticket_id: str, text: str) -> None:
+        """An internal comment by the ticket's agent."""
+        body = {"body": text, "public": False}
+        control(self.sandbox.base_url, f"tickets/{ticket_id}/reply", body)
+
+    def customer_message(self, ticket_id: str, text: str) -> None:
+        """A public comment by the requester (a ticket update with ``comment.author_id``, as
+        the Tickets API takes it: the control API has no route for the customer)."""
+        with self.state.lock:
+            requester = self.state.ticket(int(ticket_id)).requester_id
+        comment = {"body": text, "public": True, "author_id": requester}
+        self.state.update_ticket(int(ticket_id), {"comment": comment}, self.sandbox.base_url)
+
+    def heal_replies(self, store: Store, *, since: datetime, job: str) -> SyncSummary:
+        """Past the export's horizon, then the ticket events export (``sync_replies``)."""
+        self.settle()
+        assert isinstance(self.connector, ReplyFeed)
+        return sync_replies(store, self.connector, name=job, since=since)
 
     def reassign(self, ticket_id: str) -> None:
         """To the first other group."""

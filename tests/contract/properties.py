@@ -13,6 +13,10 @@ PROPERTIES: dict[str, str] = {
     "A4": "two-sided timestamp window: −299 s accepted, −301 s and +301 s rejected",
     "A5": "whatever headers and bytes: never a 500, the verifier raises only VerificationError",
     "A6": "secret rotation: either secret verifies, a removed one is rejected",
+    "B1-reply": "a person's public reply is told once (one reply, one ticket.replied) by the "
+    "healing sync, run twice; a private note or the customer's message never",
+    "B1-reply-webhook": "a public reply's webhook tells it at once; the healing sync after "
+    "it tells it no second time",
     "D1": "one event delivered 10 times → ten 2xx, one inbox row, one disposition",
     "D4": "a stale event after a newer one does not roll the disposition back",
     "D5": "a batch with one failing item → after redelivery one effect per item",

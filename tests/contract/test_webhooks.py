@@ -6,6 +6,7 @@ real store. A5 (whatever arrives) is in ``test_webhooks_a5.py``."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -218,9 +219,9 @@ def test_d4_stale_and_newer_processed_in_one_batch(harness: Harness, sqlite_stor
 def test_d5_partial_failure_then_redelivery_has_one_effect_per_event(
     harness: Harness, sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """D5: a batch of three events whose second fails to record → 503; the redelivery
-    records the missing ones, the first is a duplicate, and each event has exactly one row
-    and one disposition."""
+    """D5: a batch of three events the store fails to record → 503 and none of them kept
+    (a request's events commit together); the redelivery records all three, and each event
+    has exactly one row and one disposition."""
     tickets = delivered(harness, sqlite_store, count=3)
     now = harness.now()
     events = [
@@ -233,19 +234,19 @@ def test_d5_partial_failure_then_redelivery_has_one_effect_per_event(
         for i, (_handoff, ticket_id) in enumerate(tickets)
     ]
     body = harness.webhook_body(events)
-    record = sqlite_store.record_inbound_event
+    record = sqlite_store.record_inbound_events
     calls = {"n": 0}
 
-    def flaky(platform: str, event_id: str, stored: bytes) -> bool:
+    def flaky(events: Sequence[tuple[str, str, bytes]]) -> list[bool]:
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == 1:
             raise OperationalError("INSERT", {}, Exception("database is locked"))
-        return record(platform, event_id, stored)
+        return record(events)
 
-    monkeypatch.setattr(sqlite_store, "record_inbound_event", flaky)
+    monkeypatch.setattr(sqlite_store, "record_inbound_events", flaky)
     with service(harness, sqlite_store) as baton:
         assert baton.post(harness.sign(body, now), body).status_code == 503
-        assert_acknowledged(harness, baton.post(harness.sign(body, now), body), 3, 1)
+        assert_acknowledged(harness, baton.post(harness.sign(body, now), body), 3, 0)
         with sqlite_store.session() as session:
             ids = sorted(session.scalars(select(InboundEventRow.event_id)))
         assert ids == sorted(e.event_id for e in events)

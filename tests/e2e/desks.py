@@ -86,6 +86,8 @@ class Profile:
     create_path: str  # regex on the path of the call that creates a ticket
     create_method: str
     is_lookup: Callable[[Logged, str], bool]  # a look-up of the handoff id's ticket
+    lookup_method: str  # the look-up's method and path regex, for faults
+    lookup_path: str
     tickets_for: Callable[[Desk, str], list[Ticket]]
     note_in_create: bool  # the note travels in the create (no marker, one comment)
     is_login: Callable[[Logged], bool]
@@ -187,6 +189,8 @@ PROFILES: dict[str, Profile] = {
         create_path=r"^/api/v2/tickets\.json$",
         create_method="POST",
         is_lookup=_zendesk_lookup,
+        lookup_method="GET",
+        lookup_path=r"^/api/v2/tickets\.json$",
         tickets_for=_zendesk_tickets,
         note_in_create=True,
         is_login=lambda entry: False,
@@ -195,6 +199,8 @@ PROFILES: dict[str, Profile] = {
         create_path=r"^/services/data/v[0-9.]+/composite$",
         create_method="POST",
         is_lookup=_salesforce_lookup,
+        lookup_method="GET",
+        lookup_path=r"^/services/data/v[0-9.]+/query/?$",
         tickets_for=_salesforce_tickets,
         note_in_create=False,
         is_login=lambda entry: entry.path.startswith("/services/oauth2/"),
@@ -202,6 +208,8 @@ PROFILES: dict[str, Profile] = {
     "hubspot": Profile(
         create_path=r"^/crm/v3/objects/tickets$",
         create_method="POST",
+        lookup_method="POST",
+        lookup_path=f"^{re.escape(HUBSPOT_SEARCH)}$",
         # A search's filter travels in its body, which the request log does not keep: the
         # worker searches tickets only to look a handoff's ticket up.
         is_lookup=lambda entry, _handoff_id: (
@@ -322,6 +330,20 @@ class Desk:
             "seconds": seconds,
         }
         self.control("POST", "/faults", body)
+
+    def add_lookup_fault(self, kind: str, *, times: int) -> None:
+        """Queue ``kind`` for the platform's next ``times`` look-ups of a handoff's ticket."""
+        body = {
+            "kind": kind,
+            "method": self.profile.lookup_method,
+            "path_regex": self.profile.lookup_path,
+            "times": times,
+        }
+        self.control("POST", "/faults", body)
+
+    def clear_faults(self) -> None:
+        """Drop every queued fault and random rule."""
+        self.control("DELETE", "/faults")
 
     def queued_faults(self) -> list[Json]:
         """The faults queued and not yet applied."""

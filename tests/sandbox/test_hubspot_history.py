@@ -266,6 +266,7 @@ def test_computed_times_send_property_change_events(
         ("subject", "s", "INTEGRATION"),
         ("hs_pipeline_stage", "1", "INTEGRATION"),
         ("hs_pipeline", "0", "INTEGRATION"),
+        (facts.LAST_ACTIVITY_DATE, "2026-03-02T12:00:02.000Z", "CRM_UI"),  # the logged e-mail
         (facts.FIRST_AGENT_REPLY_DATE, "2026-03-02T12:00:02.000Z", "CRM_UI"),
         (facts.TIME_TO_FIRST_AGENT_REPLY, "2000", "CRM_UI"),
         ("hs_pipeline_stage", "4", "CRM_UI"),

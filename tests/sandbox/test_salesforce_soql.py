@@ -49,7 +49,7 @@ def test_supported_shapes_parse(text: str) -> None:
         "SELECT FROM Case",
         "SELECT Id Case",
         "SELECT COUNT() FROM Case",
-        "SELECT Owner.Name FROM Case",
+        "SELECT Owner..Name FROM Case",
         "SELECT Id FROM Case WHERE Status = 'a' AND Status = 'b' OR Status = 'c'",
         "SELECT Id FROM Case WHERE Subject LIKE 'a%'",
         "SELECT Id FROM Case LIMIT -1",
@@ -93,6 +93,9 @@ def test_errors_are_salesforce_error_arrays(served: Any) -> None:
         ("SELECT Nope FROM Case", "INVALID_FIELD"),
         ("SELECT Id FROM Nope", "INVALID_TYPE"),
         ("SELECT Id FROM Case WHERE SystemModstamp > '2024-01-02T03:04:05Z'", "INVALID_FIELD"),
+        ("SELECT Nope.Name FROM CaseComment", "INVALID_FIELD"),  # no such relationship
+        ("SELECT CreatedBy.Nope FROM CaseComment", "INVALID_FIELD"),
+        ("SELECT CreatedBy.Manager.Name FROM CaseComment", "INVALID_FIELD"),  # one level here
     ]
     for text, code in cases:
         answer = _query(base, api, text)
@@ -107,6 +110,29 @@ def test_queues_and_active_users(served: Any) -> None:
     assert queues["records"][0]["attributes"]["type"] == "Group"
     users = _query(base, api, "SELECT Name FROM User WHERE IsActive = true").json()
     assert "Maya Okafor" in {u["Name"] for u in users["records"]}
+
+
+def test_a_parent_relationship_is_selected_nested_and_filtered_on(served: Any) -> None:
+    state, base, api = served
+    case = state.create_case({"Subject": "relations"})
+    portal = state.add_user(None, "Carla Customer", None, "carla@example.com", "CSPLitePortal")
+    state.create_comment({"ParentId": case["id"], "CommentBody": "by the api user"})
+    state.create_comment({"ParentId": case["id"], "CommentBody": "by a customer"}, portal)
+    text = (
+        "SELECT CommentBody, CreatedBy.Name, createdby.usertype FROM CaseComment "  # noqa: S608
+        f"WHERE ParentId = '{case['id']}' AND CreatedBy.UserType = 'Standard'"
+    )
+    answer = _query(base, api, text)
+    assert answer.status_code == 200, answer.text
+    [row] = answer.json()["records"]
+    assert row["CommentBody"] == "by the api user"
+    author = row["CreatedBy"]
+    assert author["attributes"]["type"] == "User"
+    assert author["attributes"]["url"].endswith(f"/sobjects/User/{state.api_user}")
+    assert (author["Name"], author["UserType"]) == ("Baton Integration", "Standard")
+    owner = f"SELECT Owner.Name FROM Case WHERE Id = '{case['id']}'"  # noqa: S608
+    assert set(_query(base, api, owner).json()["records"][0]) == {"attributes", "Owner"}
+    state.delete_case(case["id"])  # the module's org is shared: leave it as found
 
 
 def test_paging_with_ties_on_system_modstamp_orders_by_id(served: Any) -> None:

@@ -120,7 +120,7 @@ def test_k3_transient_failures_are_5xx_and_nothing_answers_410(
     def explode(*_args: Any) -> bool:
         raise RuntimeError("unexpected store failure")
 
-    monkeypatch.setattr(harness.store, "record_inbound_event", explode)
+    monkeypatch.setattr(harness.store, "record_inbound_events", explode)
     transient.append(harness.post_event(zendesk_event("evt-k3-b")))
     monkeypatch.undo()
 

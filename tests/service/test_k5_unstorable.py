@@ -371,7 +371,7 @@ def test_k5_a_value_the_database_refuses_is_quarantined_and_only_an_outage_is_50
     def refuse(*_args: Any) -> bool:
         raise error
 
-    monkeypatch.setattr(db_harness.store, "record_inbound_event", refuse)
+    monkeypatch.setattr(db_harness.store, "record_inbound_events", refuse)
     _, quarantine_before = _counts(db_harness)
 
     response = db_harness.post_event(zendesk_event(f"evt-{_unique()}"))

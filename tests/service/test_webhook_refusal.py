@@ -82,7 +82,7 @@ def test_d1_d4_d5_three_notifications_twice_and_reversed_end_at_the_latest_value
     client: TestClient, store: Store, outbound: OutboundMessageSource
 ) -> None:
     """D1, D4, D5: a 3-notification message (the newest state of three cases) is delivered
-    twice — the first time the store fails on its second notification (503), the second time
+    twice — the first time the store fails to record it (503, nothing stored), the second time
     with its notifications in reverse order — then an older message about the same cases
     arrives last → each notification recorded once, every completed delivery acknowledged
     byte for byte, and each case's disposition at its newest value, not the last to arrive."""
@@ -96,19 +96,19 @@ def test_d1_d4_d5_three_notifications_twice_and_reversed_end_at_the_latest_value
         ("04l000000000005AAA", "500000000000002AAA", _case("New", "2026-11-27T11:00:00Z")),
         ("04l000000000006AAA", "500000000000001AAA", _case("New", "2026-11-27T11:00:00Z")),
     ]
-    record, calls = store.record_inbound_event, []
+    record, calls = store.record_inbound_events, []
 
-    def failing_once(*args: Any) -> bool:
+    def failing_once(*args: Any) -> list[bool]:
         calls.append(args)
-        if len(calls) == 2:
+        if len(calls) == 1:
             raise ConnectionError("the store went away")
         return record(*args)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(store, "record_inbound_event", failing_once)
+        patch.setattr(store, "record_inbound_events", failing_once)
         first = client.post(PATH, content=outbound_body(ORG_18, newer), headers=XML)
     assert first.status_code == 503  # a retry is wanted: nothing acknowledged
-    assert store.table_counts()["inbound_events"] == 1
+    assert store.table_counts()["inbound_events"] == 0  # all or none (D5)
     answer = client.post(PATH, content=outbound_body(ORG_18, newer[::-1]), headers=XML)
     assert (answer.status_code, answer.content) == (200, ACK)
     answer = client.post(PATH, content=outbound_body(ORG_18, older), headers=XML)
