@@ -1,4 +1,5 @@
-"""Helpers the benchmarks share: an isolated database, the machine facts, percentiles.
+"""Helpers the benchmarks share: an isolated database, the machine facts, percentiles, a
+process's memory, a sandbox served from a child process.
 
 Not a benchmark itself. ``isolated_store(kind)`` yields a migrated :class:`core.store.Store` on
 a fresh SQLite file in a temporary folder, or on a private PostgreSQL schema
@@ -8,15 +9,19 @@ way tests/conftest.py does it), so a benchmark never writes to a shared schema.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import multiprocessing
 import os
 import platform
+import resource
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateSchema, DropSchema
@@ -28,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL_ENV = "BATON_BENCH_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DATABASES = ("sqlite", "postgres")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 def postgres_url() -> str:
@@ -119,3 +125,49 @@ def percentile(values: Sequence[float], fraction: float) -> float:
         return float("nan")
     rank = min(len(ordered), max(1, math.ceil(fraction * len(ordered))))
     return ordered[rank - 1]
+
+
+def rss_mb() -> float:
+    """This process's resident set now, in MB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE_SIZE / 2**20
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set so far, in MB (``ru_maxrss`` is in KB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class ChildFailed(RuntimeError):
+    """The child process of :func:`child_process` died or sent nothing in time."""
+
+
+@contextmanager
+def child_process(
+    target: Callable[..., None], *args: object, wait_seconds: float = 600
+) -> Iterator[Any]:
+    """Run ``target(conn, *args)`` in a child process started with ``spawn`` (so its memory is
+    not this process's) and yield the first thing it sends on ``conn`` (e.g. a sandbox it
+    seeded and serves); on exit send it ``"stop"`` and wait for it. ChildFailed when it dies
+    or sends nothing within ``wait_seconds``."""
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=target, args=(theirs, *args), daemon=True)
+    child.start()
+    theirs.close()  # only the child's end stays open: its death is an EOF here
+    try:
+        if not ours.poll(wait_seconds):
+            raise ChildFailed(f"the child process sent nothing in {wait_seconds:g} s")
+        try:
+            first = ours.recv()
+        except EOFError:
+            child.join(5)
+            raise ChildFailed(f"the child process exited (exit code {child.exitcode})") from None
+        yield first
+    finally:
+        with contextlib.suppress(OSError):
+            ours.send("stop")
+        child.join(15)
+        if child.is_alive():
+            child.terminate()
+            child.join(5)

@@ -38,11 +38,7 @@ or when the peak RSS is over ``--goal-mb`` (default 150).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import multiprocessing
-import os
-import resource
 import sys
 import time
 import traceback
@@ -55,14 +51,21 @@ from typing import Any, TypeVar
 
 import requests
 import sqlalchemy as sa
-from _common import ROOT, isolated_store, machine_facts
+from _common import (
+    ROOT,
+    ChildFailed,
+    child_process,
+    isolated_store,
+    machine_facts,
+    peak_rss_mb,
+    rss_mb,
+)
 
 MAPPINGS = ROOT / "mappings"
 SECRET = "bench-secret"  # noqa: S105 - the sandbox app's client secret, not a credential
 RATE_LIMIT = "1000000"  # requests per ten seconds: Baton's own limiter never paces the run
 SANDBOX_LIMIT = 10**9  # the sandbox's ten-second and daily limits: never a 429
 START = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)  # the one modification millisecond
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 T = TypeVar("T")
 
 
@@ -138,17 +141,6 @@ def serve(conn: Connection, tickets: int, closed_every: int) -> None:
 
 
 # ---- measuring ------------------------------------------------------------------------------
-
-
-def rss_mb() -> float:
-    """This process's resident set now, in MB."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE_SIZE / 2**20
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set so far, in MB (``ru_maxrss`` is in KB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class SearchWatch:
@@ -233,25 +225,12 @@ def main() -> int:
     args = parser.parse_args()
 
     print(machine_facts())
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    child = context.Process(
-        target=serve, args=(theirs, args.tickets, args.closed_every), daemon=True
-    )
-    child.start()
     try:
-        if not ours.poll(600):
-            print("the sandbox process sent nothing in 600 s")
-            return 1
-        info = ours.recv()
-        return run(args, info)
-    finally:
-        with contextlib.suppress(OSError):
-            ours.send("stop")
-        child.join(15)
-        if child.is_alive():
-            child.terminate()
-            child.join(5)
+        with child_process(serve, args.tickets, args.closed_every) as info:
+            return run(args, info)
+    except ChildFailed as exc:
+        print(f"the sandbox process failed: {exc}")
+        return 1
 
 
 def run(args: argparse.Namespace, info: dict[str, Any]) -> int:

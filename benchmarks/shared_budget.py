@@ -9,8 +9,10 @@ minute (real minutes: no time factor). Every process shares its budget through t
 
 Counted from outside (the sandbox's request log, read as the run goes, with the helpers of
 ``delivery_ratelimit.py``): requests (deliveries' and the sync's), 429s and their share; the
-achieved rate is accepted requests per minute of the run as a share of the limit (goal
-≥ 0.97; 429s < 1 %). Tickets are counted through Zendesk's ticket list afterwards.
+achieved rate is accepted requests per minute, from the first request the sandbox saw to the
+last delivery settled, as a share of the limit (goal ≥ 0.97; 429s < 1 %); the same counting
+the processes' start-up is printed beside it. Tickets are counted through Zendesk's ticket
+list afterwards.
 
     .venv/bin/python benchmarks/shared_budget.py [--database sqlite|postgres]
         [--handoffs 2000] [--limit 700] [--fraction 0.98]
@@ -120,12 +122,17 @@ def run(args: argparse.Namespace) -> bool:
                     subprocess.Popen([*me, role, url, search_path, str(args.threads)], env=env)
                 )
             deadline = started + args.timeout
+            first: float | None = None  # when the sandbox had seen the first request
             while time.perf_counter() < deadline:
+                if first is None and tally.calls:
+                    first = time.perf_counter()
                 counts = states(store)
                 if sum(counts[s] for s in SETTLED) >= len(handoffs):
                     break
                 time.sleep(0.2)
-            wall = time.perf_counter() - started
+            end = time.perf_counter()
+            wall = end - started
+            working = end - (first if first is not None else started)
             for process in children:
                 process.send_signal(signal.SIGTERM)
             for process in children:
@@ -138,7 +145,7 @@ def run(args: argparse.Namespace) -> bool:
             if process.poll() is None:
                 process.kill()
         sandbox.stop()
-    return report(args, handoffs, tally, counts, tickets, wall)
+    return report(args, handoffs, tally, counts, tickets, wall, working)
 
 
 def report(
@@ -148,21 +155,30 @@ def report(
     counts: Counter[str],
     tickets: dict[str, str | None],
     wall: float,
+    working: float,
 ) -> bool:
-    """Print the figures; True when they pass."""
+    """Print the figures; True when they pass. ``working``: the wall time from the first
+    request the sandbox saw (the processes' start-up left out)."""
     ours = {h.id for h in handoffs}
     per_external = Counter(tickets.values())
     duplicates = sum(1 for ext, n in per_external.items() if ext in ours and n > 1)
     calls, rejected = tally.calls, tally.by_status.get(429, 0)
     share = rejected / calls if calls else 0.0
-    achieved = (calls - rejected) / (wall / 60) / args.limit
+    achieved = (calls - rejected) / (working / 60) / args.limit
+    from_start = (calls - rejected) / (wall / 60) / args.limit
     settled = sum(counts[s] for s in SETTLED)
     print(f"handoffs            {len(handoffs)} ({counts['delivered']} delivered)")
     print(f"tickets             {sum(per_external[h] for h in ours)} ({duplicates} duplicates)")
     print(f"requests            {calls} (deliveries and sync; by status: {dict(tally.by_status)})")
     print(f"429 answers         {rejected} ({share:.2%} of requests)")
-    print(f"wall time           {wall:.1f} s")
-    print(f"achieved            {achieved:.3f} of the {args.limit}/min limit (goal >= 0.97)")
+    print(
+        f"wall time           {wall:.1f} s ({wall - working:.1f} s of it before the first request)"
+    )
+    print(
+        f"achieved            {achieved:.3f} of the {args.limit}/min limit, "
+        "from the first request (goal >= 0.97)"
+    )
+    print(f"                    {from_start:.3f} counting the processes' start-up")
     problems = []
     if settled < len(handoffs):
         problems.append(f"{len(handoffs) - settled} deliveries unsettled")

@@ -12,7 +12,9 @@ all rush back at once. When an answer says how many requests the platform still 
 
 Deliveries come first: work run inside :func:`background` (the sync, backfills) takes a token
 only while more than :data:`BACKGROUND_RESERVE` of the burst would be left, so a busy delivery
-queue keeps the bucket low and background work waits for the quiet moments.
+queue keeps the bucket low and background work waits for the quiet moments — for
+:data:`BACKGROUND_PATIENCE` seconds at most per request, after which it takes its turn like a
+delivery: a delivery queue that never empties slows the sync down, never stops it.
 
 This bucket lives in one process; :mod:`core.budget` shares one per platform account between
 processes through the store, with the same interface.
@@ -36,6 +38,8 @@ R = TypeVar("R")
 
 BACKGROUND_RESERVE = 0.5
 """The share of a bucket's burst that work inside :func:`background` leaves for deliveries."""
+BACKGROUND_PATIENCE = 30.0
+"""Seconds one background request leaves the reserve alone before it competes for tokens."""
 _BACKGROUND: ContextVar[bool] = ContextVar("baton_rate_background", default=False)
 
 
@@ -95,12 +99,17 @@ class RateLimiter:
         for a pause to end) longer than it, returns False at once and takes nothing.
         """
         reserve = reserve_for(self.burst)
+        patient_until = self._clock() + BACKGROUND_PATIENCE
         while True:
+            if reserve and self._clock() >= patient_until:
+                reserve = 0.0  # waited long enough behind deliveries: take the next token
             wait = self._next_wait(reserve)
             if wait <= 0:
                 return True
             if max_wait is not None and wait > max_wait:
                 return False
+            if reserve:
+                wait = min(wait, max(0.0, patient_until - self._clock()) + _EPSILON)
             self._sleep(wait)
 
     def pause_for(self, seconds: float) -> None:

@@ -5,7 +5,10 @@ cursor after it, so a job killed at any point resumes from the last committed pa
 loss and no double effect (S2). Applying an observation is idempotent: one already stored —
 same platform, ticket, ``occurred_at`` and outcome, from a webhook or an earlier run — is not
 stored again (S1). A lock with an expiring lease keeps two runs of one job from overlapping,
-and fences them: a run that lost its lock cannot commit another page.
+and fences them: a run that lost its lock cannot commit another page. A live run renews its
+lease from a thread of its own, between pages too (a page may wait long for the rate budget),
+so the lease can be short: a run killed with -9 holds up the next one for at most
+:data:`DEFAULT_LOCK_SECONDS`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +34,8 @@ from baton.core.tables import utcnow
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LOCK_SECONDS = 15 * 60
+DEFAULT_LOCK_SECONDS = 90.0
+BEATS_PER_LEASE = 3  # a live run renews its lease this many times before it would run out
 
 
 class SyncLocked(BatonError):
@@ -93,6 +98,7 @@ def run_sync(
     lock = store.acquire_sync_lock(name, owner, seconds=lock_seconds, now=clock())
     if lock.owner != owner:
         raise SyncLocked(name, lock.owner, lock.expires_at)
+    heartbeat = _LockHeartbeat(store, name, owner, lock_seconds, clock)
     try:
         with store.session() as session:
             cursor = store.get_cursor(session, name)
@@ -122,7 +128,48 @@ def run_sync(
                 break
         return summary
     finally:
+        heartbeat.stop()
         store.release_sync_lock(name, owner)
+
+
+class _LockHeartbeat:
+    """Renews a run's lock every ``seconds / BEATS_PER_LEASE`` until stopped. A renewal that
+    finds the lock taken stops beating (the next page's renewal then raises SyncLocked); one
+    the database refuses is logged and tried again at the next beat."""
+
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        owner: str,
+        seconds: float,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store, self._name, self._owner = store, name, owner
+        self._seconds, self._clock = seconds, clock
+        self._interval = seconds / BEATS_PER_LEASE
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"sync-lock:{name}", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(self._interval):
+            try:
+                with self._store.session() as session:
+                    now = self._clock()
+                    if not self._store.renew_sync_lock(
+                        session, self._name, self._owner, seconds=self._seconds, now=now
+                    ):
+                        return
+            except Exception as exc:  # the store is down: the lease may still be renewed later
+                log.warning(
+                    "sync %s: could not renew its lock (%s)", self._name, type(exc).__name__
+                )
+
+    def stop(self) -> None:
+        """Stop renewing (before the lock is released)."""
+        self._stopped.set()
+        self._thread.join()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from jobs_fakes import (
 from baton.core.errors import PayloadError, RetryableError
 from baton.core.ports import ChangePage
 from baton.core.store import Store, alembic_config
-from baton.core.sync import SyncLocked, SyncSummary, run_sync
+from baton.core.sync import DEFAULT_LOCK_SECONDS, SyncLocked, SyncSummary, run_sync
 from baton.core.tables import Base
 
 if TYPE_CHECKING:
@@ -389,6 +390,49 @@ def test_sync_lock_a_run_that_lost_its_lock_cannot_commit_another_page(store: St
     lock = store.sync_lock("zendesk")
     assert lock is not None
     assert lock.owner == "other"  # the loser did not release the winner's lock
+
+
+class SlowPages:
+    """A feed whose second page comes ``wait`` seconds after the first (a platform's rate
+    limit), while ``during`` runs once in that wait."""
+
+    platform = "zendesk"
+
+    def __init__(self, wait: float, during: Any) -> None:
+        self.wait, self.during = wait, during
+
+    def changes(self, cursor: str | None, *, since: datetime) -> Iterator[ChangePage]:
+        yield ChangePage([make_disposition("1", "open", T0)], cursor="1", done=False)
+        time.sleep(self.wait / 2)
+        self.during()
+        time.sleep(self.wait / 2)
+        yield ChangePage([make_disposition("2", "open", T0)], cursor="2", done=True)
+
+
+def test_sync_lock_a_live_run_keeps_its_lock_through_a_wait_longer_than_the_lease(
+    store: Store,
+) -> None:
+    link_tickets(store, ["1", "2"])
+    lease = 0.3
+    others: list[str] = []
+
+    def another_run_tries() -> None:  # past the first lease: only the renewals keep it
+        others.append(store.acquire_sync_lock("zendesk", "other", seconds=60).owner)
+
+    summary = sync(store, SlowPages(4 * lease, another_run_tries), lock_seconds=lease)
+    assert (summary.pages, summary.applied) == (2, 2)
+    assert others != ["other"]  # the live run still held the lock
+    assert store.sync_lock("zendesk") is None  # and gave it back at the end
+
+
+def test_sync_lock_a_run_that_stops_renewing_loses_it_one_lease_later(store: Store) -> None:
+    # A killed run renews no more: its lock is free once one lease has run out.
+    start = datetime.now(UTC)
+    store.acquire_sync_lock("zendesk", "killed", seconds=DEFAULT_LOCK_SECONDS, now=start)
+    early = start + timedelta(seconds=DEFAULT_LOCK_SECONDS - 1)
+    assert store.acquire_sync_lock("zendesk", "next", seconds=60, now=early).owner == "killed"
+    late = start + timedelta(seconds=DEFAULT_LOCK_SECONDS + 1)
+    assert store.acquire_sync_lock("zendesk", "next", seconds=60, now=late).owner == "next"
 
 
 def test_sync_lock_concurrent_takers_one_wins(database: Database) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import deque
 
 import pytest
 
-from baton.core.ratelimit import RateLimiter
+from baton.core.ratelimit import (
+    BACKGROUND_PATIENCE,
+    BACKGROUND_RESERVE,
+    RateLimiter,
+    background,
+)
 
 
 class FakeTime:
@@ -151,3 +157,32 @@ def test_default_limit_keeps_a_700_per_minute_window_free_of_429s(fake: FakeTime
             window.append(now)
     assert rejected / total < 0.05
     assert rejected == 0
+
+
+def test_background_work_yields_to_deliveries_then_takes_its_turn(fake: FakeTime) -> None:
+    """Deliveries that spend the refill as it comes keep the sync's reserve from ever filling:
+    the sync waits BACKGROUND_PATIENCE behind them, then takes a token as they do."""
+    bucket = RateLimiter(60, 10, clock=fake.clock, sleep=lambda s: None)  # a token a second
+
+    def deliveries_take(count: int) -> None:
+        for _ in range(count):
+            assert bucket.acquire(max_wait=0)
+
+    def sleep_while_deliveries_run(seconds: float) -> None:
+        fake.sleep(seconds)
+        # As other threads would, outside the sync's background(): what refilled is theirs.
+        contextvars.Context().run(deliveries_take, int(seconds))
+
+    deliveries_take(8)  # 2 tokens left: under the sync's 1 + its reserve of 5
+    bucket._sleep = sleep_while_deliveries_run
+    started = fake.now
+    with background():
+        assert bucket.acquire()
+    assert BACKGROUND_PATIENCE <= fake.now - started < BACKGROUND_PATIENCE + 1
+
+
+def test_background_work_takes_tokens_freely_while_the_reserve_is_full(fake: FakeTime) -> None:
+    bucket = limiter(fake, per_minute=60, burst=10)
+    with background():
+        taken = sum(1 for _ in range(10) if bucket.acquire(max_wait=0))
+    assert taken == 10 - int(10 * BACKGROUND_RESERVE)  # the rest is left for deliveries
