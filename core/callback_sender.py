@@ -33,7 +33,7 @@ import httpx
 from baton.core.callbacks import CallbackSigner
 from baton.core.errors import ConfigError
 from baton.core.store_callbacks import CallbackTables, ClaimedCallback, LeaseLost
-from baton.core.tables import utcnow
+from baton.core.times import utcnow
 
 log = logging.getLogger(__name__)
 

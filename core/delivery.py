@@ -67,7 +67,7 @@ from baton.core.handoff import Handoff, load_stored_handoff
 from baton.core.ports import TicketCreator, TicketRef
 from baton.core.retry import RetryPolicy
 from baton.core.store import ClaimedDelivery, LeaseLost, Store
-from baton.core.tables import utcnow
+from baton.core.times import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from baton.core.ports import WebhookEvent, WebhookSource
 from baton.core.replies import PublicReply
 from baton.core.store import Store
 from baton.core.store_inbox import InboxEntry, InboxOutcome, Observed
-from baton.core.tables import utcnow
+from baton.core.times import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -62,8 +62,8 @@ from baton.core.tables import (
     SyncCursorRow,
     SyncLockRow,
     TicketLinkRow,
-    utcnow,
 )
+from baton.core.times import utcnow
 
 log = logging.getLogger(__name__)
 

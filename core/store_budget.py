@@ -18,7 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from baton.core.tables import PlatformPauseRow, RateBudgetRow, utcnow
+from baton.core.tables import PlatformPauseRow, RateBudgetRow
+from baton.core.times import utcnow
 
 _EPSILON = 1e-9
 _MAX_REASON_CHARS = 500

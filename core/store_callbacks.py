@@ -19,7 +19,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from baton.core.callbacks import CallbackEvent
-from baton.core.tables import CallbackRow, HandoffRow, utcnow
+from baton.core.tables import CallbackRow, HandoffRow
+from baton.core.times import utcnow
 
 _ERROR_CHARS = 500
 _BLOCKING = ("pending", "leased")  # an earlier row in these states holds a handoff's next one

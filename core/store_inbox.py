@@ -22,7 +22,8 @@ from baton.core.disposition import Disposition
 from baton.core.errors import BatonError
 from baton.core.replies import PublicReply
 from baton.core.storable import storable
-from baton.core.tables import InboundEventRow, QuarantineRow, utcnow
+from baton.core.tables import InboundEventRow, QuarantineRow
+from baton.core.times import utcnow
 
 _MAX_REASON_CHARS = 500
 PRUNE_CHUNK = 500  # processed events deleted per transaction

@@ -21,7 +21,8 @@ from baton.core.privacy import TextRedactor
 from baton.core.redact import default_redactor
 from baton.core.replies import PublicReply, told
 from baton.core.store_callbacks import CallbackTables
-from baton.core.tables import ReplyRow, TicketLinkRow, utcnow
+from baton.core.tables import ReplyRow
+from baton.core.times import utcnow
 
 
 class ReplyTables(CallbackTables):
@@ -34,6 +35,12 @@ class ReplyTables(CallbackTables):
         """The caller's session, or a write transaction of its own (provided by Store)."""
         raise NotImplementedError  # pragma: no cover
 
+    def handoff_for_ticket(
+        self, platform: str, ticket_id: str, *, session: Session | None = None
+    ) -> str | None:
+        """The handoff a platform's ticket was made for (provided by Store)."""
+        raise NotImplementedError  # pragma: no cover
+
     def add_reply(self, reply: PublicReply, *, session: Session | None = None) -> bool:
         """Record a public reply and write its ``ticket.replied`` callback, once.
 
@@ -42,12 +49,7 @@ class ReplyTables(CallbackTables):
         ``session`` to commit it with other work (a sync page and its cursor).
         """
         with self._writing(session) as s:
-            handoff_id = s.scalars(
-                select(TicketLinkRow.handoff_id).where(
-                    TicketLinkRow.platform == reply.platform,
-                    TicketLinkRow.ticket_id == reply.ticket_id,
-                )
-            ).one_or_none()
+            handoff_id = self.handoff_for_ticket(reply.platform, reply.ticket_id, session=s)
             if handoff_id is None:
                 return False
             redactor = self.reply_redactor or default_redactor()

@@ -30,7 +30,7 @@ from baton.core.ports import ChangeFeed, ChangePage, ReplyFeed
 from baton.core.ratelimit import yields_to_deliveries
 from baton.core.storable import is_storable
 from baton.core.store import Store
-from baton.core.tables import utcnow
+from baton.core.times import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -191,10 +191,10 @@ def _apply_page(store: Store, session: Session, page: ChangePage) -> _PageCounts
         else:
             duplicates += 1
     for reply in page.replies:
-        if store.handoff_for_ticket(reply.platform, reply.ticket_id, session=session) is None:
-            unlinked.append(reply.ticket_id)
-        elif store.add_reply(reply, session=session):
+        if store.add_reply(reply, session=session):
             applied += 1
+        elif store.handoff_for_ticket(reply.platform, reply.ticket_id, session=session) is None:
+            unlinked.append(reply.ticket_id)  # not recorded because no handoff has the ticket
         else:
             duplicates += 1
     return _PageCounts(applied, duplicates, unlinked)

@@ -46,11 +46,6 @@ ROUTE_CHARS = 256  # a ticket link's route label (a rule name of up to 200, " (b
 TARGET_CHARS = 512  # a ticket link's target label ("group …, agent …")
 
 
-def utcnow() -> datetime:
-    """The current time, tz-aware UTC."""
-    return datetime.now(UTC)
-
-
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored as UTC and returned tz-aware UTC, on SQLite and PostgreSQL alike.
 

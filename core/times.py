@@ -1,10 +1,15 @@
-"""Times given by people (command options, query parameters)."""
+"""The current time, and times given by people (command options, query parameters)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from baton.core.errors import BatonError
+
+
+def utcnow() -> datetime:
+    """The current time, tz-aware UTC."""
+    return datetime.now(UTC)
 
 
 def parse_time(raw: str | None, name: str) -> datetime | None:

@@ -24,7 +24,8 @@ from baton.core.errors import BatonError, Problem
 from baton.core.errors import ValidationError as InvalidInput
 from baton.core.handoff import Channel
 from baton.core.store import Store
-from baton.core.tables import VolumeRow, utcnow
+from baton.core.tables import VolumeRow
+from baton.core.times import utcnow
 
 MAX_CONVERSATIONS = 1_000_000_000
 ALL_CHANNELS = ""

@@ -28,7 +28,7 @@ second ticket, even if search lags behind a create) and the note; several → a 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 
@@ -66,11 +66,7 @@ from baton.core.mapping import CompiledMapping, Plan, plan_requests
 from baton.core.mapping.render import resolve_identity
 from baton.core.ports import ChangePage, TicketRef, WebhookEvent
 from baton.core.ratelimit import RateLimiter
-
-
-def utcnow() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
+from baton.core.times import utcnow
 
 
 class HubSpotConnector(Connector):

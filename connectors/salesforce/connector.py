@@ -71,11 +71,7 @@ from baton.core.handoff import Handoff
 from baton.core.mapping import CompiledMapping, Plan, plan_requests
 from baton.core.ports import ChangePage, TicketRef, WebhookEvent, WebhookReply
 from baton.core.ratelimit import RateLimiter
-
-
-def utcnow() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
+from baton.core.times import utcnow
 
 
 class SalesforceConnector(Connector):

@@ -57,14 +57,10 @@ from baton.core.handoff import Handoff
 from baton.core.mapping import CompiledMapping, Plan, plan_requests
 from baton.core.ports import ChangePage, TicketRef, WebhookEvent
 from baton.core.ratelimit import RateLimiter
+from baton.core.times import utcnow
 
 Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
 
 
 class ZendeskConnector(Connector):

@@ -50,7 +50,8 @@ import pytest
 from sqlalchemy import make_url, update
 
 from baton.core.store import DeliveryView, Store
-from baton.core.tables import DeliveryRow, utcnow
+from baton.core.tables import DeliveryRow
+from baton.core.times import utcnow
 from tests.e2e.desks import Desk, running_desk, sandbox_platforms
 from tests.support.paths import MAPPINGS, example_handoff
 
